@@ -1,0 +1,3 @@
+from evtrack.cli import main
+
+main()
