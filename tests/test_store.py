@@ -1,0 +1,108 @@
+"""The store: migrations, record round trips, updates in place, schema version checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, select, text
+
+from evtrack.errors import StoreError
+from evtrack.pubmed_xml import iter_records
+from evtrack.records import PaperRecord
+from evtrack.store.db import create_db_engine, head_revision, open_store
+from evtrack.store.models import Base, Paper, PaperMesh
+from evtrack.store.papers import load_records, store_records
+
+PUBMED_FILES = ["pubmed1.xml", "pubmed2.xml", "pubmed4.xml", "pubmed5.xml", "pubmed6.xml",
+                "pubmed7.xml"]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return open_store(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+
+
+@pytest.fixture(scope="module")
+def fixture_records(entrez_fixtures: Path) -> list[PaperRecord]:
+    return [r for name in PUBMED_FILES for r in iter_records(entrez_fixtures / name)]
+
+
+def test_migrations_build_exactly_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_with_foreign_keys_and_wal(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_every_fixture_record_round_trips(engine: Engine,
+                                          fixture_records: list[PaperRecord]) -> None:
+    with engine.begin() as conn:
+        counts = store_records(conn, fixture_records, source="file", run_id=None)
+    assert counts.new == len({r.pmid for r in fixture_records}) == 8
+    with engine.connect() as conn:
+        back = {r.pmid: r for r in load_records(conn)}
+    for r in fixture_records:
+        assert back[r.pmid] == r
+
+
+def test_restoring_unchanged_records_rewrites_nothing(
+        engine: Engine, fixture_records: list[PaperRecord]) -> None:
+    with engine.begin() as conn:
+        store_records(conn, fixture_records, source="file", run_id=None)
+    with engine.begin() as conn:
+        again = store_records(conn, fixture_records, source="file", run_id=None)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 8)
+
+
+def test_a_changed_record_is_updated_in_place(engine: Engine,
+                                              fixture_records: list[PaperRecord]) -> None:
+    import dataclasses
+
+    first = fixture_records[0]
+    with engine.begin() as conn:
+        store_records(conn, [first], source="file", run_id=None)
+        pid = conn.scalar(select(Paper.id).where(Paper.pmid == first.pmid))
+    changed = dataclasses.replace(first, title="A corrected title", mesh=first.mesh[:1])
+    with engine.begin() as conn:
+        counts = store_records(conn, [changed], source="file", run_id=None)
+    assert (counts.new, counts.updated) == (0, 1)
+    with engine.connect() as conn:
+        assert conn.scalar(select(Paper.id).where(Paper.pmid == first.pmid)) == pid
+        assert conn.scalar(select(Paper.title).where(Paper.id == pid)) == "A corrected title"
+        n_mesh = len(conn.execute(select(PaperMesh).where(PaperMesh.paper_id == pid)).all())
+        assert n_mesh == len(first.mesh[:1])
+
+
+def test_one_row_per_pmid_is_enforced_by_the_database(engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from evtrack.store.papers import utcnow
+    row = {"pmid": "1", "title": "t", "source": "file", "content_hash": "x", "updated_at": utcnow()}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(Paper.__table__.insert(), [row, row])
+
+
+def test_a_database_from_a_newer_evtrack_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'future.sqlite'}"
+    open_store(url)
+    with create_db_engine(url).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    with pytest.raises(StoreError, match="newer evtrack"):
+        open_store(url)
+
+
+def test_an_empty_database_is_migrated_to_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    create_db_engine(url).connect().close()  # an empty file, as an old evtrack might leave
+    engine = open_store(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == \
+            head_revision()
