@@ -20,7 +20,8 @@ DEFAULT_DB_PATH = Path("db") / "evtrack.sqlite"
 #: Where an optional config file is looked for when ``EVTRACK_CONFIG`` is not set.
 DEFAULT_CONFIG_FILE = Path("evtrack.toml")
 
-_FILE_KEYS = {"db", "email", "tool", "claims", "reviewer"}  # api_key is deliberately not read from files
+# api_key is deliberately not read from files: config files get committed and shared.
+_FILE_KEYS = {"db", "email", "tool", "claims", "reviewer"}
 
 
 @dataclass(frozen=True)

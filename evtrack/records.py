@@ -84,7 +84,9 @@ class Reference:
 
 @dataclass(frozen=True)
 class PubDate:
-    """Publication date as PubMed gives it. ``medline_date`` keeps the free text (``"1998 Dec-1999 Jan"``)."""
+    """Publication date as PubMed gives it.
+
+    ``medline_date`` keeps the free text (``"1998 Dec-1999 Jan"``)."""
 
     year: int | None = None
     month: int | None = None
@@ -124,14 +126,16 @@ class PaperRecord:
     authors: tuple[Author, ...] = ()
     doi: str | None = None
     pmcid: str | None = None
-    other_ids: tuple[tuple[str, str], ...] = ()  # (IdType, value) from ArticleIdList, beyond doi/pmc
+    # (IdType, value) from ArticleIdList, beyond doi/pmc
+    other_ids: tuple[tuple[str, str], ...] = ()
     language: str | None = None
     mesh: tuple[MeshHeading, ...] = ()
     publication_types: tuple[PublicationType, ...] = ()
     keywords: tuple[str, ...] = ()
     corrections: tuple[Correction, ...] = ()
     references: tuple[Reference, ...] = ()
-    status: str | None = None  # MedlineCitation/@Status: MEDLINE, PubMed-not-MEDLINE, In-Data-Review, …
+    # MedlineCitation/@Status: MEDLINE, PubMed-not-MEDLINE, In-Data-Review, …
+    status: str | None = None
     date_revised: str | None = None  # ISO date of DateRevised, drives "updated since" decisions
 
     @property

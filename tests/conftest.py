@@ -19,5 +19,6 @@ FIXTURES = SHARED / "fixtures" / "entrez"
 def entrez_fixtures() -> Path:
     """Directory of real recorded NCBI E-utilities responses."""
     if not FIXTURES.is_dir():
-        pytest.fail(f"recorded NCBI responses not found at {FIXTURES}: ../shared must sit beside the repo")
+        pytest.fail(f"recorded NCBI responses not found at {FIXTURES}: "
+                    "../shared must sit beside the repository")
     return FIXTURES

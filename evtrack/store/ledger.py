@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from evtrack import claims as cl
 from evtrack.errors import NotFoundError
 from evtrack.store.models import (
+    CitedReference,
     Claim,
     ClaimEdge,
     ClaimQuery,
-    CitedReference,
     CuratedRef,
     Judgement,
     Link,
@@ -115,7 +116,9 @@ def set_citation_resolution(conn: Connection, claim_id: str, key: str, pmid: str
 
 @dataclass(frozen=True)
 class LinkRequest:
-    """"Link this paper to this claim, because …" (kind: cited|query|elink_refs|elink_citedin|curated)."""
+    """"Link this paper to this claim, because …".
+
+    kind: cited | query | elink_refs | elink_citedin | curated."""
 
     claim_id: str
     pmid: str
@@ -203,12 +206,12 @@ def finish_run(conn: Connection, run_id: int, *, status: str, requests: Mapping[
         records_new=new, records_updated=updated, links_new=links_new, error=error))
 
 
-def last_ok_run(conn: Connection, source: str) -> RefreshRun | None:
-    row = conn.execute(select(RefreshRun).where(RefreshRun.kind == "refresh",
-                                                RefreshRun.source == source,
-                                                RefreshRun.status == "ok")
-                       .order_by(RefreshRun.id.desc()).limit(1)).first()
-    return row[0] if row else None  # type: ignore[no-any-return]
+def last_ok_refresh_start(conn: Connection, source: str) -> datetime | None:
+    """When the newest successful refresh from ``source`` started (None if there was none)."""
+    return conn.scalar(select(RefreshRun.started_at).where(RefreshRun.kind == "refresh",
+                                                           RefreshRun.source == source,
+                                                           RefreshRun.status == "ok")
+                       .order_by(RefreshRun.id.desc()).limit(1))
 
 
 def link_id_for(conn: Connection, claim_id: str, pmid: str) -> int:
@@ -237,7 +240,3 @@ def count_rows(conn: Connection) -> dict[str, int]:
     return {name: int(conn.scalar(select(func.count()).select_from(t)) or 0)
             for name, t in tables.items()}
 
-
-__all__ = ["LinkRequest", "add_verdict", "and_", "count_rows", "finish_run", "last_ok_run",
-           "record_links", "save_judgements", "set_citation_resolution", "start_run",
-           "sync_claims"]

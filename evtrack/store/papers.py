@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -37,7 +37,9 @@ from evtrack.store.models import (
     PaperReference,
 )
 
-_CHILD_TABLES = (PaperAuthor, PaperMesh, PaperPubType, PaperCorrection, PaperReference)
+# Typed as Any: the five models share paper_id/position columns but no common base class.
+_CHILD_TABLES: tuple[Any, ...] = (
+    PaperAuthor, PaperMesh, PaperPubType, PaperCorrection, PaperReference)
 
 
 @dataclass
@@ -53,7 +55,7 @@ class StoreCounts:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def content_hash(record: PaperRecord) -> str:
@@ -171,8 +173,8 @@ def store_records(conn: Connection, records: Sequence[PaperRecord], *, source: s
     changed_ids = [pid for pid, _ in changed]
     if changed_ids:
         for table in _CHILD_TABLES:
-            conn.execute(delete(table).where(table.paper_id.in_(changed_ids)))  # type: ignore[attr-defined]
-    batched: dict[type, list[dict[str, Any]]] = {t: [] for t in _CHILD_TABLES}
+            conn.execute(delete(table).where(table.paper_id.in_(changed_ids)))
+    batched: dict[Any, list[dict[str, Any]]] = {t: [] for t in _CHILD_TABLES}
     for pmid in touched:
         for table, rows in _child_rows(ids[pmid], latest[pmid]).items():
             batched[table].extend(rows)
@@ -205,11 +207,11 @@ def load_records(conn: Connection, pmids: Iterable[str] | None = None,
         chunk = wanted[i:i + batch]
         papers = conn.execute(select(Paper).where(Paper.pmid.in_(chunk))).mappings().all()
         by_id = {p["id"]: p for p in papers}
-        children: dict[type, dict[int, list[Any]]] = {}
+        children: dict[Any, dict[int, list[Any]]] = {}
         for table in _CHILD_TABLES:
             rows = conn.execute(
-                select(table).where(table.paper_id.in_(list(by_id)))  # type: ignore[attr-defined]
-                .order_by(table.paper_id, table.position)  # type: ignore[attr-defined]
+                select(table).where(table.paper_id.in_(list(by_id)))
+                .order_by(table.paper_id, table.position)
             ).mappings().all()
             grouped: dict[int, list[Any]] = {}
             for row in rows:
