@@ -182,10 +182,18 @@ def ingest(app: App, paths: tuple[str, ...]) -> None:
     Example:
       evtrack ingest ~/Downloads/pubmed_result.xml ~/pubmed-xml/
     """
-    from evtrack.refresh import ingest_files
-    run_id, counts = ingest_files(app.engine, paths, step=_progress)
-    click.echo(f"Ingest run {run_id}: {counts.new} new, {counts.updated} updated, "
-               f"{counts.unchanged} unchanged records.")
+    from evtrack.ingest import ingest_files
+    result = ingest_files(app.engine, paths, step=_progress)
+    c = result.counts
+    click.echo(f"Ingest run {result.run_id}: {result.files} files, {c.new} new, {c.updated} "
+               f"updated, {c.unchanged} unchanged"
+               + (f", {c.stale} older than the stored revision (kept out)" if c.stale else "")
+               + " records.")
+    for path, message in result.failures:
+        click.echo(f"Error: {message}" if str(path) in message else f"Error: {path}: {message}",
+                   err=True)
+    if result.failures:
+        raise SystemExit(1)
 
 
 @cli.command()

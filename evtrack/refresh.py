@@ -229,35 +229,3 @@ def _judge(engine: Engine, claim_set: ClaimSet, run_id: int, step: Step) -> None
         ledger.save_judgements(conn, auto)
         ledger.save_judgements(conn, cur)
 
-
-def ingest_files(engine: Engine, paths: Iterable[str], *, batch_size: int = 500,
-                 step: Step = _no_progress) -> tuple[int, StoreCounts]:
-    """Import PubMed EFetch XML files/directories into the store (no claim links made)."""
-    from evtrack.offline import xml_files
-    from evtrack.pubmed_xml import iter_records
-
-    files = xml_files(paths)
-    with engine.begin() as conn:
-        run_id = ledger.start_run(conn, "ingest", "file")
-    counts = StoreCounts()
-    try:
-        for f in step("Ingesting", files):
-            batch: list[PaperRecord] = []
-            for rec in iter_records(f):
-                batch.append(rec)
-                if len(batch) >= batch_size:
-                    with engine.begin() as conn:
-                        counts.add(store_records(conn, batch, source="file", run_id=run_id))
-                    batch = []
-            if batch:
-                with engine.begin() as conn:
-                    counts.add(store_records(conn, batch, source="file", run_id=run_id))
-    except BaseException as exc:
-        with engine.begin() as conn:
-            ledger.finish_run(conn, run_id, status="failed", requests={}, new=counts.new,
-                              updated=counts.updated, links_new=0, error=str(exc))
-        raise
-    with engine.begin() as conn:
-        ledger.finish_run(conn, run_id, status="ok", requests={}, new=counts.new,
-                          updated=counts.updated, links_new=0)
-    return run_id, counts

@@ -11,8 +11,9 @@ from sqlalchemy import Engine, select
 
 from evtrack.claims import ClaimSet, load_claims
 from evtrack.export import export_csv
+from evtrack.ingest import ingest_files
 from evtrack.offline import OfflineSource
-from evtrack.refresh import RefreshSummary, ingest_files, refresh
+from evtrack.refresh import RefreshSummary, refresh
 from evtrack.render import claims_frame, links_frame, render
 from evtrack.report import build_report
 from evtrack.resources import default_claims_dir, snapshot_files
@@ -161,8 +162,8 @@ def test_export_writes_csvs_that_pandas_reads_back(ledger: tuple[Engine, Refresh
 
 def test_ingested_files_feed_the_offline_search(tmp_path: Path, entrez_fixtures: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path / 'i.sqlite'}")
-    _run, counts = ingest_files(engine, [str(entrez_fixtures / "pubmed2.xml")])
-    assert counts.new == 2
+    result = ingest_files(engine, [str(entrez_fixtures / "pubmed2.xml")])
+    assert (result.counts.new, result.failures) == (2, [])
     claims_file = tmp_path / "mine.toml"
     claims_file.write_text(
         '[set]\nid = "mine"\ntitle = "test set"\n\n'

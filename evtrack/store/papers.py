@@ -47,11 +47,13 @@ class StoreCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    stale: int = 0  # older revisions than the stored one: kept out
 
     def add(self, other: StoreCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.stale += other.stale
 
 
 def utcnow() -> datetime:
@@ -143,9 +145,10 @@ def store_records(conn: Connection, records: Sequence[PaperRecord], *, source: s
     counts = StoreCounts()
     latest: dict[str, PaperRecord] = {r.pmid: r for r in records}  # last copy of a PMID wins
     existing = {
-        pmid: (pid, digest)
-        for pmid, pid, digest in conn.execute(
-            select(Paper.pmid, Paper.id, Paper.content_hash).where(Paper.pmid.in_(list(latest)))
+        pmid: (pid, digest, revised)
+        for pmid, pid, digest, revised in conn.execute(
+            select(Paper.pmid, Paper.id, Paper.content_hash, Paper.date_revised)
+            .where(Paper.pmid.in_(list(latest)))
         )
     }
     new_rows, changed = [], []
@@ -155,10 +158,13 @@ def store_records(conn: Connection, records: Sequence[PaperRecord], *, source: s
         if pmid not in existing:
             row["first_run_id"] = run_id
             new_rows.append(row)
-        elif existing[pmid][1] != digest:
-            changed.append((existing[pmid][0], row))
-        else:
+        elif existing[pmid][1] == digest:
             counts.unchanged += 1
+        elif _older(record.date_revised, existing[pmid][2]):
+            # An old local dump must not overwrite a fresher record fetched from NCBI.
+            counts.stale += 1
+        else:
+            changed.append((existing[pmid][0], row))
     if new_rows:
         conn.execute(insert(Paper), new_rows)
         counts.new = len(new_rows)
@@ -182,6 +188,10 @@ def store_records(conn: Connection, records: Sequence[PaperRecord], *, source: s
         if rows:
             conn.execute(insert(table), rows)
     return counts
+
+
+def _older(candidate: str | None, stored: str | None) -> bool:
+    return bool(candidate and stored and candidate < stored)  # ISO dates compare as text
 
 
 def stored_pmids(conn: Connection, pmids: Iterable[str] | None = None) -> set[str]:

@@ -1,0 +1,72 @@
+"""Importing PubMed EFetch XML files into the store (``evtrack ingest``).
+
+Files are streamed and stored in batches. A bad file does not stop the others: its failure is
+reported with the file's name, and the records read before the fault are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from evtrack.errors import EvtrackError
+from evtrack.offline import xml_files
+from evtrack.pubmed_xml import iter_records
+from evtrack.records import PaperRecord
+from evtrack.refresh import Step, _no_progress
+from evtrack.store import ledger
+from evtrack.store.papers import StoreCounts, store_records
+
+
+@dataclass
+class IngestResult:
+    run_id: int
+    files: int
+    counts: StoreCounts = field(default_factory=StoreCounts)
+    failures: list[tuple[Path, str]] = field(default_factory=list)  # (file, what went wrong)
+
+
+def ingest_files(engine: Engine, paths: Iterable[str | Path], *, batch_size: int = 500,
+                 step: Step = _no_progress) -> IngestResult:
+    """Import XML files and directories (searched recursively for ``*.xml``)."""
+    files = xml_files(paths)
+    with engine.begin() as conn:
+        run_id = ledger.start_run(conn, "ingest", "file")
+    result = IngestResult(run_id=run_id, files=len(files))
+
+    def flush(batch: list[PaperRecord]) -> None:
+        with engine.begin() as conn:
+            result.counts.add(store_records(conn, batch, source="file", run_id=run_id))
+
+    try:
+        for f in step("Ingesting", files):
+            batch: list[PaperRecord] = []
+            read = 0
+            try:
+                for rec in iter_records(f):
+                    batch.append(rec)
+                    read += 1
+                    if len(batch) >= batch_size:
+                        flush(batch)
+                        batch = []
+            except EvtrackError as exc:
+                kept = f" ({read} records before the fault were stored)" if read else ""
+                result.failures.append((f, f"{exc}{kept}"))
+            if batch:
+                flush(batch)
+    except BaseException as exc:
+        _finish(engine, result, "failed", repr(exc))
+        raise
+    _finish(engine, result, "partial" if result.failures else "ok",
+            "; ".join(msg for _f, msg in result.failures) or None)
+    return result
+
+
+def _finish(engine: Engine, result: IngestResult, status: str, error: str | None) -> None:
+    with engine.begin() as conn:
+        ledger.finish_run(conn, result.run_id, status=status, requests={},
+                          new=result.counts.new, updated=result.counts.updated, links_new=0,
+                          error=error)
