@@ -18,7 +18,7 @@ Syntax
 ``[tiab]`` ``[ti]`` ``[ab]``   Title/Abstract, Title, Abstract
 ``[tw]``                       text word: title, abstract, MeSH, publication types, keywords
 ``[mh]`` ``[mh:noexp]``        MeSH Terms: the whole descriptor, case-insensitive
-``[majr]``                     MeSH Major Topic: a descriptor with ``is_major_topic``
+``[majr]`` ``[majr:noexp]``    MeSH Major Topic: a descriptor with ``is_major_topic``
 ``[pt]``                       Publication Type: the whole type name, case-insensitive
 ``[au]``                       Author: ``autry``, ``autry ae``, ``autry a``, ``autry anna``;
                                collective names by phrase
@@ -66,22 +66,11 @@ from datetime import date
 from evtrack.errors import QuerySyntaxError, UnsupportedQueryError
 from evtrack.records import PaperRecord
 from evtrack.textindex import (
-    KEY_FIELDS,
-    TEXT_VIEWS,
-    DateIndex,
-    KeyIndex,
-    PhraseIndex,
-    author_key_lookups,
-    author_keys,
+    MESH_FIELDS,
+    CorpusIndex,
     date_span,
-    key,
-    key_match,
-    key_values,
     language_code,
-    person_matches,
-    person_name,
-    phrase_in,
-    text_views,
+    term_matches,
     tokenize,
 )
 
@@ -183,12 +172,6 @@ _TAGS = {
     "dp": "dp", "pdat": "dp", "date-publication": "dp", "publication date": "dp",
 }
 
-# Which text views a text-matched field searches; the other fields are matched as whole values.
-_FIELD_VIEWS = {
-    "ti": ("ti",), "ab": ("ab",), "tiab": ("ti", "ab"), "ot": ("ot",), "ta": ("ta",),
-    "tw": ("ti", "ab", "mh", "pt", "ot"), "all": TEXT_VIEWS,
-}
-_MESH = {"mh": "mh", "mh:noexp": "mh", "majr": "majr", "majr:noexp": "majr"}
 _ALL_DESC = "title, abstract, MeSH descriptors, publication types, keywords, authors and journal"
 # PubMed keywords that look like words but are filters; searching them as text would be wrong.
 _SPECIAL_WORDS = {"hasabstract"}
@@ -388,12 +371,12 @@ class _Parser:
         if truncated and fld in ("pmid", "doi", "la"):
             raise self.fail(f"unsupported truncation in [{fld}]: {raw!r}", first,
                             unsupported=True)
-        if fld == "pmid" and not text.isdigit():
+        if fld == "pmid" and not (text.isascii() and text.isdigit()):
             raise self.fail(f"a PMID is digits only: {raw!r}", first)
         if fld == "la" and language_code(text) is None:
             raise self.fail(f"unsupported language {raw!r} (use a MEDLINE code such as eng)",
                             first, unsupported=True)
-        if fld in _MESH and "/" in text:
+        if fld in MESH_FIELDS and "/" in text:
             sub = text[text.index("/"):]
             raise self.fail(f"unsupported MeSH subheading {sub!r}", first, unsupported=True)
         if fld not in ("pmid", "doi", "la") and not tokenize(text):
@@ -439,6 +422,9 @@ class _Parser:
 # ------------------------------------------------------------------ rendering and warnings
 
 
+_OPERATORS: dict[type, str] = {And: "AND", Or: "OR", Not: "NOT"}
+
+
 def render(node: Node | Query) -> str:
     """Canonical query string: short tags, explicit ``AND``, parentheses only where a right
     operand is itself a Boolean expression (left-to-right evaluation needs no others)."""
@@ -456,9 +442,6 @@ def render(node: Node | Query) -> str:
             right = f"({right})"
         out += f" {_OPERATORS[type(op)]} {right}"
     return out
-
-
-_OPERATORS: dict[type, str] = {And: "AND", Or: "OR", Not: "NOT"}
 
 
 def _spine(node: Node) -> tuple[Term | DateRange, list[And | Or | Not]]:
@@ -527,83 +510,43 @@ def _leaf_matches(node: Term | DateRange, record: PaperRecord) -> bool:
     if isinstance(node, DateRange):
         span = date_span(record.pub_date)
         return span is not None and span[0] <= node.last_day and span[1] >= node.first_day
-    fld, text, trunc = node.field or "all", node.text.strip(), node.truncated
-    if fld == "pmid":
-        return record.pmid == text
-    if fld == "doi":
-        return (record.doi or "").strip().casefold() == text.casefold()
-    if fld == "la":
-        return (record.language or "").strip().casefold() == language_code(text)
-    tokens = tokenize(text)
-    if fld in _MESH:
-        major_only = _MESH[fld] == "majr"
-        descriptors = [key(h.descriptor) for h in record.mesh if h.is_major_topic or not major_only]
-        return key_match(descriptors, tokens, trunc)
-    if fld == "pt":
-        return key_match([key(p.name) for p in record.publication_types], tokens, trunc)
-    if fld == "au":
-        for author in record.authors:
-            name = person_name(author)
-            if name is not None and person_matches(name, tokens, trunc):
-                return True
-            if author.collective_name and phrase_in([tokenize(author.collective_name)],
-                                                    tokens, trunc):
-                return True
-        return False
-    views = text_views(record)
-    return any(phrase_in(views[v], tokens, trunc) for v in _FIELD_VIEWS[fld])
+    return term_matches(record, node.field or "all", node.text, node.truncated)
 
 
 class QueryIndex:
-    """Inverted indexes over a corpus, answering queries with set algebra.
+    """A corpus indexed for queries, answering them with set algebra.
 
     >>> index = QueryIndex(records)          # doctest: +SKIP
     >>> index.search("ketamine[tiab] AND 2015:2020[dp]")  # doctest: +SKIP
     {'12345678', ...}
 
-    Text views keep token positions, so phrases are checked in the index itself; truncation
-    walks a sorted vocabulary. Building is linear in the corpus size.
+    The indexes themselves (:class:`evtrack.textindex.CorpusIndex`) hold records by number in
+    compact arrays; building them is linear in the size of the corpus.
     """
 
     def __init__(self, records: Iterable[PaperRecord] = ()) -> None:
-        self._text = {v: PhraseIndex() for v in TEXT_VIEWS}
-        self._keys = {f: KeyIndex() for f in KEY_FIELDS}
-        self._authors = KeyIndex()
-        self._collectives = PhraseIndex()
-        self._dates = DateIndex()
-        self._pmids: set[str] = set()
+        self._corpus = CorpusIndex()
         for record in records:
             self.add(record)
 
     def __len__(self) -> int:
-        return len(self._pmids)
+        return len(self._corpus)
 
     def add(self, record: PaperRecord) -> None:
         """Index one more record. A PMID already indexed raises ValueError: postings cannot be
         taken back, so an updated record needs a fresh index."""
-        if record.pmid in self._pmids:
-            raise ValueError(f"PMID {record.pmid} is already indexed")
-        self._pmids.add(record.pmid)
-        for view, values in text_views(record).items():
-            self._text[view].add(record.pmid, values)
-        for fld, keys in key_values(record).items():
-            self._keys[fld].add(record.pmid, keys)
-        for author in record.authors:
-            self._authors.add(record.pmid, author_keys(author))
-            if author.collective_name:
-                self._collectives.add(record.pmid, [tokenize(author.collective_name)])
-        self._dates.add(record.pmid, date_span(record.pub_date))
+        self._corpus.add(record)
 
     def search(self, query: Query | Node | str) -> set[str]:
         """PMIDs of the indexed records that match (a new set, the caller's to keep)."""
-        return self._eval(_root(query))
+        return self._corpus.pmids(self._eval(_root(query)))
 
-    def _eval(self, node: Node) -> set[str]:
+    def _eval(self, node: Node) -> set[int]:
         first, ops = _spine(node)
         if isinstance(first, DateRange):
-            hits = self._dates.overlapping(first.first_day, first.last_day)
+            hits = self._corpus.dated(first.first_day, first.last_day)
         else:
-            hits = self._term(first)
+            hits = self._corpus.term(first.field or "all", first.text, first.truncated)
         for op in ops:
             if isinstance(op, Or):
                 hits |= self._eval(op.right)
@@ -612,19 +555,3 @@ class QueryIndex:
                 hits = hits & self._eval(op.right) if isinstance(op, And) else (
                     hits - self._eval(op.right))
         return hits
-
-    def _term(self, term: Term) -> set[str]:
-        fld, text, trunc = term.field or "all", term.text.strip(), term.truncated
-        if fld in ("pmid", "doi", "la"):
-            k = language_code(text) if fld == "la" else text.casefold() if fld == "doi" else text
-            return self._keys[fld].exact(k or "")
-        tokens = tokenize(text)
-        if fld in _MESH or fld == "pt":
-            index, joined = self._keys[_MESH.get(fld, "pt")], " ".join(tokens)
-            return index.prefix(joined) if trunc else index.exact(joined)
-        if fld == "au":
-            hits = self._collectives.search(tokens, trunc)
-            for k, is_prefix in author_key_lookups(tokens, trunc):
-                hits |= self._authors.prefix(k) if is_prefix else self._authors.exact(k)
-            return hits
-        return set().union(*(self._text[v].search(tokens, trunc) for v in _FIELD_VIEWS[fld]))

@@ -8,9 +8,9 @@ This is the text layer under :mod:`evtrack.querylang` and knows nothing of query
 * *views* of a record: the token sequences each searchable field offers (:func:`text_views`),
   the whole-value keys of the exact-match fields (:func:`key_values`), the author name parts
   (:func:`person_name`) and the span of days the publication date covers (:func:`date_span`).
-* the reference predicates over those views (:func:`phrase_in`, :func:`person_matches`) and the
-  index structures (:class:`PhraseIndex`, :class:`KeyIndex`, :class:`DateIndex`) that answer the
-  same questions for a whole corpus with set algebra.
+* what a term in a field matches, twice: :func:`term_matches` straight from one record (the
+  reference), and :class:`CorpusIndex` over a whole corpus, as sets of record numbers, from
+  :class:`TextIndex`, :class:`KeyIndex` and :class:`DateIndex`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import bisect
 import calendar
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 from evtrack.records import Author, PaperRecord, PubDate
@@ -30,8 +31,22 @@ _WORD = re.compile(r"[^\W_]+")
 #: values (two MeSH headings, two authors, title and abstract).
 TEXT_VIEWS = ("ti", "ab", "mh", "pt", "ot", "au", "ta")
 
-#: Exact-match keys: MeSH descriptors (all / major only), publication types, PMID, DOI, language.
-KEY_FIELDS = ("mh", "majr", "pt", "pmid", "doi", "la")
+#: Exact-match keys: MeSH descriptors (all / major only), publication types, DOI, language.
+KEY_FIELDS = ("mh", "majr", "pt", "doi", "la")
+
+#: Which text views each text-matched field searches.
+FIELD_VIEWS = {
+    "ti": ("ti",), "ab": ("ab",), "tiab": ("ti", "ab"), "ot": ("ot",), "ta": ("ta",),
+    "tw": ("ti", "ab", "mh", "pt", "ot"), "all": TEXT_VIEWS,
+}
+#: MeSH fields and the key each is matched against. Without the MeSH tree offline there is no
+#: explosion, so a field and its ``:noexp`` form are the same search.
+MESH_FIELDS = {"mh": "mh", "mh:noexp": "mh", "majr": "majr", "majr:noexp": "majr"}
+#: Every field :func:`term_matches` and :meth:`CorpusIndex.term` know.
+FIELDS = (*FIELD_VIEWS, *MESH_FIELDS, "pt", "au", "pmid", "doi", "la")
+
+# Collective author names as one more text view, for [au] alone ([all] has them in "au").
+_COLLECTIVES = "au:collective"
 
 #: MEDLINE language codes for the language names people type into [la].
 LANGUAGE_CODES = {
@@ -42,8 +57,11 @@ LANGUAGE_CODES = {
     "hebrew": "heb", "arabic": "ara", "persian": "per", "croatian": "hrv", "ukrainian": "ukr",
 }
 
+
 def fold(text: str) -> str:
     """Case- and diacritic-folded text: ``"Sjögren"`` → ``"sjogren"``."""
+    if text.isascii():  # most of PubMed, and NFKD is the slow part of indexing
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -96,7 +114,6 @@ def key_values(record: PaperRecord) -> dict[str, set[str]]:
         "mh": {k for k in (key(h.descriptor) for h in record.mesh) if k},
         "majr": {k for k in (key(h.descriptor) for h in record.mesh if h.is_major_topic) if k},
         "pt": {k for k in (key(p.name) for p in record.publication_types) if k},
-        "pmid": {record.pmid},
         "doi": {record.doi.strip().casefold()} if record.doi else set(),
         "la": {record.language.strip().casefold()} if record.language else set(),
     }
@@ -185,6 +202,36 @@ def author_key_lookups(term: Sequence[str], truncated: bool) -> Iterator[tuple[s
             yield fore + " ", True  # more fore-name words may follow
 
 
+def term_matches(record: PaperRecord, fld: str, text: str, truncated: bool) -> bool:
+    """Reference match of one term in one field (see :data:`FIELDS`), straight from the record:
+    the brute-force answer :class:`CorpusIndex` is tested against."""
+    text = text.strip()
+    if fld == "pmid":
+        return record.pmid == text
+    if fld == "doi":
+        return (record.doi or "").strip().casefold() == text.casefold()
+    if fld == "la":
+        return (record.language or "").strip().casefold() == language_code(text)
+    tokens = tokenize(text)
+    if fld in MESH_FIELDS:
+        major_only = MESH_FIELDS[fld] == "majr"
+        descriptors = [key(h.descriptor) for h in record.mesh if h.is_major_topic or not major_only]
+        return key_match(descriptors, tokens, truncated)
+    if fld == "pt":
+        return key_match([key(p.name) for p in record.publication_types], tokens, truncated)
+    if fld == "au":
+        for author in record.authors:
+            name = person_name(author)
+            if name is not None and person_matches(name, tokens, truncated):
+                return True
+            if author.collective_name and phrase_in([tokenize(author.collective_name)],
+                                                    tokens, truncated):
+                return True
+        return False
+    views = text_views(record)
+    return any(phrase_in(views[v], tokens, truncated) for v in FIELD_VIEWS[fld])
+
+
 def date_span(pub: PubDate) -> tuple[date, date] | None:
     """First and last day the publication date covers: a year-only date covers its year, a
     year-month date its month. A MedlineDate reaching into a later year (``"1998 Dec-1999
@@ -206,93 +253,184 @@ def date_span(pub: PubDate) -> tuple[date, date] | None:
     return start, end
 
 
-class PhraseIndex:
-    """Positional inverted index of one text view: token → {pmid: positions}.
+class CorpusIndex:
+    """Every field of a corpus indexed; records are numbered 0, 1, 2 … as they are added and
+    lookups answer with sets of those numbers, for the caller's set algebra."""
 
-    Positions run through all values of a record with a gap between values, so a phrase can
-    only match inside one value. Truncated tokens expand over a sorted vocabulary (bisect).
+    def __init__(self) -> None:
+        self._pmids: list[str] = []
+        self._docs: dict[str, int] = {}
+        self._text = TextIndex()
+        self._keys = {f: KeyIndex() for f in KEY_FIELDS}
+        self._authors = KeyIndex()
+        self._dates = DateIndex()
+
+    def __len__(self) -> int:
+        return len(self._pmids)
+
+    def add(self, record: PaperRecord) -> None:
+        """Index one more record; a PMID already indexed raises ValueError."""
+        if record.pmid in self._docs:
+            raise ValueError(f"PMID {record.pmid} is already indexed")
+        doc = self._docs[record.pmid] = len(self._pmids)
+        self._pmids.append(record.pmid)
+        collectives = [tokenize(a.collective_name) for a in record.authors if a.collective_name]
+        self._text.add(doc, {**text_views(record), _COLLECTIVES: collectives})
+        for fld, keys in key_values(record).items():
+            self._keys[fld].add(doc, keys)
+        self._authors.add(doc, (k for a in record.authors for k in author_keys(a)))
+        self._dates.add(doc, date_span(record.pub_date))
+
+    def pmids(self, docs: Iterable[int]) -> set[str]:
+        return {self._pmids[d] for d in docs}
+
+    def dated(self, first: date, last: date) -> set[int]:
+        """Records whose publication date span overlaps ``first``..``last``."""
+        return self._dates.overlapping(first, last)
+
+    def term(self, fld: str, text: str, truncated: bool) -> set[int]:
+        """Records matching one term in one field; same answer as :func:`term_matches`."""
+        text = text.strip()
+        if fld == "pmid":
+            return {self._docs[text]} if text in self._docs else set()
+        if fld in ("doi", "la"):
+            k = language_code(text) if fld == "la" else text.casefold()
+            return self._keys[fld].exact(k or "")
+        tokens = tokenize(text)
+        if fld in MESH_FIELDS or fld == "pt":
+            index, joined = self._keys[MESH_FIELDS.get(fld, "pt")], " ".join(tokens)
+            return index.prefix(joined) if truncated else index.exact(joined)
+        if fld == "au":
+            hits = self._text.search(_COLLECTIVES, tokens, truncated)
+            for k, is_prefix in author_key_lookups(tokens, truncated):
+                hits |= self._authors.prefix(k) if is_prefix else self._authors.exact(k)
+            return hits
+        return set().union(*(self._text.search(v, tokens, truncated) for v in FIELD_VIEWS[fld]))
+
+
+class TextIndex:
+    """Inverted index over the text views of a corpus; documents are numbered 0, 1, 2 … in the
+    order they are added.
+
+    Each (view, token) pair gets an id; its postings are the ascending document numbers that hold
+    it. Each document also keeps its token ids, all views in a row, with a gap (id 0) after
+    every value. A phrase is looked up by intersecting postings, then confirmed in each candidate
+    by a byte search of its id sequence: ids are per view and never 0, so a match can neither
+    leave its view nor span two values. Arrays of 4-byte ids keep this compact enough for a
+    corpus of a few hundred thousand abstracts.
     """
 
     def __init__(self) -> None:
-        self._postings: dict[str, dict[str, list[int]]] = {}
-        self._vocab = _Vocabulary()
+        self._ids: dict[tuple[str, str], int] = {}
+        self._postings: list[array[int]] = [array("I")]  # id 0 is the gap, never looked up
+        self._sequences: list[array[int]] = []
+        self._vocab: dict[str, _Vocabulary] = {}
 
-    def add(self, pmid: str, values: Iterable[Sequence[str]]) -> None:
-        pos = 0
-        for value in values:
-            for token in value:
-                by_pmid = self._postings.get(token)
-                if by_pmid is None:
-                    by_pmid = self._postings[token] = {}
-                    self._vocab.add(token)
-                by_pmid.setdefault(pmid, []).append(pos)
-                pos += 1
-            pos += 1  # the gap between values
+    def add(self, doc: int, views: Mapping[str, Iterable[Sequence[str]]]) -> None:
+        """Add document ``doc``, which must be the next number."""
+        if doc != len(self._sequences):
+            raise ValueError(f"document {doc} added out of order")
+        sequence: array[int] = array("I")
+        for view, values in views.items():
+            for value in values:
+                for token in value:
+                    tid = self._ids.get((view, token))
+                    if tid is None:
+                        tid = self._ids[view, token] = len(self._postings)
+                        self._postings.append(array("I"))
+                        if view not in self._vocab:
+                            self._vocab[view] = _Vocabulary()
+                        self._vocab[view].add(token)
+                    postings = self._postings[tid]
+                    if not postings or postings[-1] != doc:  # once per document
+                        postings.append(doc)
+                    sequence.append(tid)
+                sequence.append(0)
+        self._sequences.append(sequence)
 
-    def search(self, term: Sequence[str], truncated: bool) -> set[str]:
-        """PMIDs whose view holds ``term`` as consecutive tokens."""
-        lasts = self._vocab.starting_with(term[-1]) if truncated else [term[-1]]
-        last_postings = [self._postings[t] for t in lasts if t in self._postings]
-        last_pmids = set().union(*last_postings)
-        if len(term) == 1:
-            return last_pmids
-        heads = [self._postings.get(t, {}) for t in term[:-1]]
-        candidates = last_pmids.intersection(*heads)
-        hits = set()
-        for pmid in candidates:
-            later = [set(p[pmid]) for p in heads[1:]]
-            ends = {pos for p in last_postings for pos in p.get(pmid, ())}
-            if any(all(s + i + 1 in later[i] for i in range(len(later))) and s + len(heads) in ends
-                   for s in heads[0][pmid]):
-                hits.add(pmid)
-        return hits
+    def search(self, view: str, term: Sequence[str], truncated: bool) -> set[int]:
+        """Documents whose ``view`` holds ``term`` as consecutive tokens of one value."""
+        heads: list[int] = []
+        for token in term[:-1]:
+            head = self._ids.get((view, token))
+            if head is None:
+                return set()
+            heads.append(head)
+        if truncated:
+            vocab = self._vocab.get(view)
+            words = vocab.starting_with(term[-1]) if vocab else []
+            lasts = {self._ids[view, w] for w in words}
+        else:
+            lasts = {t for t in [self._ids.get((view, term[-1]))] if t is not None}
+        if not lasts:
+            return set()
+        found = set().union(*(self._postings[t] for t in lasts))
+        if not heads:
+            return found
+        for postings in sorted((self._postings[h] for h in heads), key=len):
+            found.intersection_update(postings)
+        pattern = array("I", heads).tobytes()
+        return {d for d in found if _holds(self._sequences[d], pattern, len(heads), lasts)}
+
+
+def _holds(sequence: array[int], pattern: bytes, width: int, lasts: set[int]) -> bool:
+    """Whether ``pattern`` (the ids of a phrase but its last word) occurs in ``sequence`` at an
+    item boundary and is followed by one of the ids ``lasts``."""
+    data = sequence.tobytes()
+    i = data.find(pattern)
+    while i >= 0:
+        at, misaligned = divmod(i, sequence.itemsize)
+        if not misaligned and at + width < len(sequence) and sequence[at + width] in lasts:
+            return True
+        i = data.find(pattern, i + 1)
+    return False
 
 
 class KeyIndex:
-    """Whole-value keys → PMIDs, with a sorted vocabulary for prefix lookups."""
+    """Whole-value keys → document numbers, with a sorted vocabulary for prefix lookups."""
 
     def __init__(self) -> None:
-        self._pmids: dict[str, set[str]] = {}
+        self._docs: dict[str, array[int]] = {}
         self._vocab = _Vocabulary()
 
-    def add(self, pmid: str, keys: Iterable[str]) -> None:
-        for k in keys:
-            if k not in self._pmids:
-                self._pmids[k] = set()
+    def add(self, doc: int, keys: Iterable[str]) -> None:
+        for k in set(keys):
+            if k not in self._docs:
+                self._docs[k] = array("I")
                 self._vocab.add(k)
-            self._pmids[k].add(pmid)
+            self._docs[k].append(doc)
 
-    def exact(self, k: str) -> set[str]:
-        return set(self._pmids.get(k, ()))
+    def exact(self, k: str) -> set[int]:
+        return set(self._docs.get(k, ()))
 
-    def prefix(self, p: str) -> set[str]:
-        return set().union(*(self._pmids[k] for k in self._vocab.starting_with(p)))
+    def prefix(self, p: str) -> set[int]:
+        return set().union(*(self._docs[k] for k in self._vocab.starting_with(p)))
 
 
 class DateIndex:
-    """Publication-date spans sorted by first day. A range query bisects to the records whose
+    """Publication-date spans sorted by first day. A range query bisects to the documents whose
     span can overlap it (first day no earlier than the range start minus the longest span
     indexed, a year or so) and checks their last day."""
 
     def __init__(self) -> None:
-        self._spans: list[tuple[int, int, str]] = []
+        self._spans: list[tuple[int, int, int]] = []
         self._sorted = True
         self._longest = 0
 
-    def add(self, pmid: str, span: tuple[date, date] | None) -> None:
+    def add(self, doc: int, span: tuple[date, date] | None) -> None:
         if span is not None:
             first, last = span[0].toordinal(), span[1].toordinal()
-            self._spans.append((first, last, pmid))
+            self._spans.append((first, last, doc))
             self._longest = max(self._longest, last - first)
             self._sorted = False
 
-    def overlapping(self, first: date, last: date) -> set[str]:
+    def overlapping(self, first: date, last: date) -> set[int]:
         if not self._sorted:
             self._spans.sort()  # timsort: cheap when only a few spans were appended
             self._sorted = True
         lo = bisect.bisect_left(self._spans, (first.toordinal() - self._longest,))
         hi = bisect.bisect_right(self._spans, (last.toordinal() + 1,))
-        return {pmid for _, end, pmid in self._spans[lo:hi] if end >= first.toordinal()}
+        return {doc for _, end, doc in self._spans[lo:hi] if end >= first.toordinal()}
 
 
 class _Vocabulary:

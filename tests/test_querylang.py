@@ -7,6 +7,7 @@ split across title and abstract, a major topic only through a qualifier, a date 
 from __future__ import annotations
 
 import re
+from array import array
 
 import pytest
 from hypothesis import given, settings
@@ -35,7 +36,7 @@ from evtrack.records import (
     PubDate,
     PublicationType,
 )
-from evtrack.textindex import tokenize
+from evtrack.textindex import _holds, tokenize
 
 
 def person(last: str, initials: str, fore: str) -> Author:
@@ -334,6 +335,7 @@ def test_ast_of_terms() -> None:
     ("depression/drug therapy[mh]", "subheading '/drug therapy'"),
     ("ketamine[sh]", "[sh]"),
     ("ketamine[MeSH Subheading]", "[MeSH Subheading]"),
+    ("ketamine[mesh:subheading]", "[mesh:subheading]"),
     ("(ketamine OR esketamine)[tiab]", "[tiab] after a parenthesised group"),
     ("2010 Jun[dp]", "2010 Jun"),
     ("klingon[la]", "klingon"),
@@ -419,6 +421,31 @@ def test_index_grows_and_hands_out_its_own_sets() -> None:
     assert index.search("esketam*[tiab]") == ids(103)
     with pytest.raises(ValueError, match="101"):
         index.add(CORPUS[0])
+
+
+def test_long_queries_stay_clear_of_the_recursion_limit(index: QueryIndex) -> None:
+    query = " OR ".join(f"word{i}[tiab]" for i in range(3000)) + " OR ketamine[mh]"
+    assert index.search(query) == ids(101, 102)
+    assert matches(query, CORPUS[0]) and not matches(query, CORPUS[2])
+    assert str(parse_query(query)) == query
+
+
+def test_author_without_last_name_is_harmless() -> None:
+    odd = PaperRecord(pmid="1", title="t", authors=(Author(fore_name="Anna", initials="A"),))
+    for query in ("anna[au]", '"none anna"'):  # not a person to [au]; no "None Anna" to [all]
+        assert QueryIndex([odd]).search(query) == set()
+        assert not matches(query, odd)
+
+
+def test_phrase_check_skips_matches_that_straddle_two_ids() -> None:
+    # Phrases are confirmed by a byte search over 4-byte token ids; the bytes of an id can also
+    # occur across two neighbouring ids, which must not count. (Private helper: the corpora of
+    # the other tests are too small to have ids large enough to produce such bytes.)
+    pattern = array("I", [5]).tobytes()
+    sequence = array("I")
+    sequence.frombytes(b"\0" + pattern + b"\0" * 3 + array("I", [9]).tobytes())
+    assert not _holds(sequence, pattern, 1, set(sequence))
+    assert _holds(array("I", [7, 5, 9]), pattern, 1, {9})
 
 
 # --------------------------------------------------------------------- property tests
