@@ -1,7 +1,8 @@
-"""The cue-rule stance judge, on invented sentences (no third-party text).
+"""The cue-rule layer of the stance judge, on invented sentences (no third-party text).
 
 Each row puts one sentence in the RESULTS section of an otherwise empty abstract, so the
-stance comes from that sentence alone.
+stance comes from that sentence alone. The rows pin the rules (``use_model=False``); the last
+tests check that the full judge keeps the rules' answer whenever they read the relation.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import dataclasses
 import pytest
 
 from evtrack.claims import Claim
-from evtrack.judge import JUDGE_STANCES, Judgement, judge_link, split_sentences
+from evtrack.judge import JUDGE_METHOD, JUDGE_STANCES, Judgement, judge_link, split_sentences
 from evtrack.records import AbstractSection, PaperRecord
 
 CLAIMS = {
@@ -76,6 +77,31 @@ TABLE = [
     ("increases", "BDNF levels were unchanged after ketamine.", "contradicts"),
     ("increases", "Ketamine failed to alter BDNF levels.", "contradicts"),
     ("increases", "Ketamine decreased BDNF in the cortex.", "contradicts"),
+    # comparisons: a comparative reads for the entity before "than"
+    ("increases", "BDNF was higher after ketamine than after saline.", "supports"),
+    ("increases", "BDNF was lower in saline-treated rats than in ketamine-treated rats.",
+     "supports"),
+    ("increases", "BDNF was higher in saline-treated rats than in ketamine-treated rats.",
+     "contradicts"),
+    ("increases", "Compared with saline, ketamine increased BDNF.", "supports"),
+    ("increases", "Unlike saline, ketamine increased BDNF.", "supports"),
+    ("increases", "Memantine, but not ketamine, increased BDNF.", "contradicts"),
+    ("increases", "Ketamine not only increased BDNF but also raised TrkB.", "supports"),
+    # direction reversal by a verb before the cue
+    ("increases", "Ketamine prevented the stress-induced reduction of BDNF.", "supports"),
+    ("increases", "Ketamine attenuated the stress-induced rise in BDNF.", "contradicts"),
+    # null results and denied significance
+    ("increases", "Ketamine did not significantly increase BDNF.", "contradicts"),
+    ("increases", "Ketamine was without effect on BDNF.", "contradicts"),
+    ("increases", "BDNF did not differ between ketamine and saline groups.", "contradicts"),
+    ("increases", "There was no difference in BDNF between ketamine and saline groups.",
+     "contradicts"),
+    ("increases", "BDNF was similar in ketamine and saline groups.", "contradicts"),
+    ("increases", "Ketamine increased BDNF, although not significantly.", "contradicts"),
+    # hypotheses and received wisdom
+    ("increases", "We hypothesized that ketamine increases BDNF.", "mentions"),
+    ("increases", "It remains unclear whether ketamine increases BDNF.", "mentions"),
+    ("increases", "Ketamine is thought to increase BDNF.", "mentions"),
     ("increases", "Ketamine may increase BDNF in depressed patients.", "mentions"),
     ("increases", "We propose that ketamine raises BDNF.", "mentions"),
     ("increases", "We asked whether ketamine increases BDNF.", "mentions"),
@@ -90,6 +116,8 @@ TABLE = [
     ("blocks", "Ketamine potentiated NMDA receptor currents.", "contradicts"),
     ("blocks", "The NMDA receptor antagonist ketamine was given at 10 mg/kg.", "mentions"),
     ("blocks", "Ketamine might block NMDA receptors on interneurons.", "mentions"),
+    ("blocks", "Ketamine blocked NMDA receptors more potently than memantine.", "supports"),
+    ("blocks", "Memantine, but not ketamine, blocked NMDA receptors.", "contradicts"),
     # decreases
     ("decreases", "Ketamine reduced eEF2 phosphorylation within 30 min.", "supports"),
     ("decreases", "Ketamine increased eEF2 phosphorylation.", "contradicts"),
@@ -145,10 +173,15 @@ def results_only(sentence: str, title: str = "A study.") -> PaperRecord:
                        abstract_sections=(AbstractSection(sentence, "RESULTS", "RESULTS"),))
 
 
+def rules(claim: Claim, record: PaperRecord) -> Judgement:
+    """The cue-rule layer alone."""
+    return judge_link(claim, record, use_model=False)
+
+
 @pytest.mark.parametrize(("relation", "sentence", "stance"), TABLE,
                          ids=[f"{r}:{s[:40]}" for r, s, _ in TABLE])
 def test_stance_table(relation: str, sentence: str, stance: str) -> None:
-    j = judge_link(CLAIMS[relation], results_only(sentence))
+    j = rules(CLAIMS[relation], results_only(sentence))
     assert j.stance == stance
     if stance == "unclear":
         assert (j.rationale, j.confidence) == (None, 0.0)
@@ -165,9 +198,9 @@ def test_every_relation_has_a_supporting_and_a_contradicting_row() -> None:
 
 def test_hedge_lowers_confidence_below_a_finding() -> None:
     claim = CLAIMS["increases"]
-    found = judge_link(claim, results_only("Ketamine increased BDNF."))
-    hedged = judge_link(claim, results_only("Ketamine may increase BDNF."))
-    soft = judge_link(claim, results_only("These data suggest that ketamine increases BDNF."))
+    found = rules(claim, results_only("Ketamine increased BDNF."))
+    hedged = rules(claim, results_only("Ketamine may increase BDNF."))
+    soft = rules(claim, results_only("These data suggest that ketamine increases BDNF."))
     assert hedged.stance != "supports" and hedged.confidence < found.confidence
     assert soft.stance == "supports" and hedged.confidence < soft.confidence < found.confidence
 
@@ -184,7 +217,7 @@ ABSTRACT = (
 def test_result_sentence_beats_background_and_is_verbatim() -> None:
     rec = PaperRecord(pmid="2", title="Ketamine and hippocampal signalling.",
                       abstract_sections=ABSTRACT)
-    j = judge_link(CLAIMS["increases"], rec)
+    j = rules(CLAIMS["increases"], rec)
     assert j.stance == "supports"
     assert j.rationale == "Hippocampal BDNF rose 1.8-fold after ketamine (p < 0.01)."
 
@@ -196,34 +229,34 @@ def test_result_sentence_beats_background_and_is_verbatim() -> None:
 def test_background_co_mention_only_mentions(sentence: str) -> None:
     rec = PaperRecord(pmid="3", title="A study.", abstract_sections=(
         AbstractSection(sentence), AbstractSection("We measured sleep in 40 volunteers.")))
-    j = judge_link(CLAIMS["increases"], rec)
+    j = rules(CLAIMS["increases"], rec)
     assert (j.stance, j.rationale) == ("mentions", sentence)
 
 
 def test_unstructured_opening_sentence_is_background() -> None:
     rec = PaperRecord(pmid="4", title="A study.", abstract_sections=(AbstractSection(
         "Ketamine increases BDNF. Sleep was recorded for a week. Sleep did not change."),))
-    assert judge_link(CLAIMS["increases"], rec).stance == "mentions"
+    assert rules(CLAIMS["increases"], rec).stance == "mentions"
 
 
 def test_title_can_carry_the_finding() -> None:
     rec = PaperRecord(pmid="5", title="Ketamine rapidly increases brain-derived neurotrophic "
                       "factor in the mouse hippocampus.")
-    j = judge_link(CLAIMS["increases"], rec)
+    j = rules(CLAIMS["increases"], rec)
     assert j.stance == "supports" and j.rationale == rec.title
 
 
 def test_question_title_is_not_a_finding() -> None:
     rec = PaperRecord(pmid="6", title="Does ketamine increase BDNF?")
-    assert judge_link(CLAIMS["increases"], rec).stance == "mentions"
+    assert rules(CLAIMS["increases"], rec).stance == "mentions"
 
 
 def test_conflicting_findings_lower_confidence() -> None:
     clean = results_only("Ketamine increased BDNF at 1 h.")
     mixed = PaperRecord(pmid="7", title="Ketamine decreased BDNF in old rats.",
                         abstract_sections=clean.abstract_sections)
-    j_clean = judge_link(CLAIMS["increases"], clean)
-    j_mixed = judge_link(CLAIMS["increases"], mixed)
+    j_clean = rules(CLAIMS["increases"], clean)
+    j_mixed = rules(CLAIMS["increases"], mixed)
     assert j_mixed.stance == "supports" and j_mixed.confidence < j_clean.confidence
 
 
@@ -234,17 +267,19 @@ def test_conflicting_findings_lower_confidence() -> None:
 def test_less_of_the_subject_flips_the_direction(sentence: str, stance: str) -> None:
     claim = Claim(id="Cs", text="", subject="sleep duration", relation="decreases",
                   object="cortisol")
-    assert judge_link(claim, results_only(sentence)).stance == stance
+    assert rules(claim, results_only(sentence)).stance == stance
 
 
 def test_no_abstract_and_no_entities_is_unclear() -> None:
     j = judge_link(CLAIMS["increases"], PaperRecord(pmid="8", title="Sleep in athletes."))
-    assert j == Judgement("unclear", None, 0.0)
+    assert (j.stance, j.rationale, j.confidence) == ("unclear", None, 0.0)
+    assert rules(CLAIMS["increases"], PaperRecord(pmid="8", title="Sleep in athletes.")) == (
+        Judgement("unclear", None, 0.0))
 
 
 def test_unknown_relation_only_mentions() -> None:
     claim = dataclasses.replace(CLAIMS["increases"], relation="modulates")
-    assert judge_link(claim, results_only("Ketamine increased BDNF.")).stance == "mentions"
+    assert rules(claim, results_only("Ketamine increased BDNF.")).stance == "mentions"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -269,13 +304,13 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
     "BDNF-positive cells increased after ketamine.",  # hyphenated compound
 ])
 def test_alias_matching_tolerates_case_hyphens_and_plurals(sentence: str) -> None:
-    assert judge_link(CLAIMS["increases"], results_only(sentence)).stance == "supports"
+    assert rules(CLAIMS["increases"], results_only(sentence)).stance == "supports"
 
 
 def test_judgement_records_method_and_version() -> None:
-    j = judge_link(CLAIMS["increases"], results_only("Ketamine increased BDNF."))
-    assert j.method == "cue-rules" and j.version
+    j = rules(CLAIMS["increases"], results_only("Ketamine increased BDNF."))
+    assert j.method == JUDGE_METHOD and j.version
     assert j.stance in JUDGE_STANCES
-    assert judge_link(CLAIMS["increases"], results_only("Ketamine increased BDNF.")) == j
+    assert rules(CLAIMS["increases"], results_only("Ketamine increased BDNF.")) == j
     with pytest.raises(dataclasses.FrozenInstanceError):
         j.stance = "contradicts"  # type: ignore[misc]
