@@ -182,7 +182,8 @@ class CitedReference(Base):
     given_pmid_status: Mapped[str] = mapped_column(String(16))  # verified | unverified
     doi: Mapped[str | None] = mapped_column(String(255))
     resolved_pmid: Mapped[str | None] = mapped_column(String(12))
-    resolution: Mapped[str] = mapped_column(String(32), default="pending")
+    # Free text without a width (migration 0003): PostgreSQL enforces VARCHAR widths.
+    resolution: Mapped[str] = mapped_column(Text, default="pending")
     # pending | found | in_store | NOT_FOUND | AMBIGUOUS | … (ECitMatch's words)
 
 
@@ -226,7 +227,8 @@ class LinkProvenance(Base):
         ForeignKey("links.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     # cited | query | elink_refs | elink_citedin | curated
-    detail: Mapped[str] = mapped_column(String(255), primary_key=True)  # query name, source PMID …
+    # query name, source PMID, curator's label …: free text, no width (migration 0003)
+    detail: Mapped[str] = mapped_column(Text, primary_key=True)
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("refresh_runs.id"))
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("refresh_runs.id"))
 
@@ -259,3 +261,24 @@ class Verdict(Base):
     tag: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
+
+
+class ClaimSnapshot(Base):
+    """A claim's figures as a refresh left them, so ``evtrack diff`` can say what changed since.
+
+    ``links_json`` keeps each linked paper's state at the time: ``{pmid: [stance, tier, decider,
+    retracted, [notice, …]]}`` (notices: RetractionIn, ErratumIn, ExpressionOfConcernIn, …).
+    """
+
+    __tablename__ = "claim_snapshots"
+    __table_args__ = (UniqueConstraint("run_id", "claim_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("refresh_runs.id", ondelete="CASCADE"))
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(DateTime)
+    score: Mapped[float] = mapped_column(Float)
+    support: Mapped[float] = mapped_column(Float)
+    contradiction: Mapped[float] = mapped_column(Float)
+    certainty: Mapped[str] = mapped_column(String(16))
+    independent_groups: Mapped[int] = mapped_column(Integer)
+    links_json: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,160 @@
+"""The refresh diff: snapshots taken by each refresh, and what changed since a run or a date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from evtrack.changes import Changes, changes_text, diff_since, take_snapshot
+from evtrack.claims import ClaimSet, load_claims
+from evtrack.errors import NotFoundError
+from evtrack.offline import OfflineSource
+from evtrack.refresh import refresh
+from evtrack.resources import default_claims_dir, snapshot_files
+from evtrack.store.db import open_store
+from evtrack.store.ledger import add_verdict
+from evtrack.store.models import (
+    ClaimSnapshot,
+    Judgement,
+    Link,
+    LinkProvenance,
+    Paper,
+    PaperCorrection,
+)
+from evtrack.store.papers import load_records
+
+if TYPE_CHECKING:
+    from conftest import DatabaseFactory
+
+AUTRY = "21677641"  # Autry 2011: linked to C1, C2, C5, C6, C7, C8
+
+
+@pytest.fixture(scope="module")
+def claim_set() -> ClaimSet:
+    return load_claims([default_claims_dir()])
+
+
+def run_refresh(engine: Engine, claim_set: ClaimSet) -> int:
+    with engine.connect() as conn:
+        stored = list(load_records(conn))
+    return refresh(engine, claim_set, OfflineSource.from_files(snapshot_files(),
+                                                               extra=stored)).run_id
+
+
+@pytest.fixture
+def engine(databases: DatabaseFactory, claim_set: ClaimSet) -> Iterator[Engine]:
+    """A store after one offline refresh (run 1)."""
+    url = databases.create()
+    engine = open_store(url)
+    run_refresh(engine, claim_set)
+    yield engine
+    engine.dispose()
+    databases.drop(url)
+
+
+def kinds(changes: Changes, claim: str | None = None) -> list[tuple[str, str, str | None]]:
+    return [(x.kind, x.claim_id, x.pmid) for x in changes.items if claim in (None, x.claim_id)]
+
+
+def test_every_refresh_snapshots_every_claim(engine: Engine, claim_set: ClaimSet) -> None:
+    run_refresh(engine, claim_set)
+    with engine.connect() as conn:
+        per_run = dict(conn.execute(select(ClaimSnapshot.run_id, func.count())
+                                    .group_by(ClaimSnapshot.run_id)).all())
+    assert per_run == {1: 9, 2: 9}
+
+
+def test_after_the_first_refresh_everything_is_new(engine: Engine) -> None:
+    ch = diff_since(engine)
+    assert ch.since.label == "before the first refresh" and ch.since.run_id is None
+    with engine.connect() as conn:
+        n_links = conn.scalar(select(func.count()).select_from(Link))
+    assert sum(1 for x in ch.items if x.kind == "new-paper") == n_links
+    assert [x.claim_id for x in ch.items if x.kind == "claim"] == [f"C{i}" for i in range(1, 10)]
+    assert sum(ch.new_papers("C6")["supports"].values()) >= 1
+
+
+def test_a_refresh_that_changes_nothing_shows_nothing(engine: Engine,
+                                                      claim_set: ClaimSet) -> None:
+    run_refresh(engine, claim_set)
+    ch = diff_since(engine)
+    assert ch.since.run_id == 1 and ch.items == ()
+    assert "Nothing changed." in changes_text(ch)
+
+
+def test_a_verdict_shows_as_verdict_stance_and_score_changes(engine: Engine,
+                                                             claim_set: ClaimSet) -> None:
+    run_refresh(engine, claim_set)
+    with engine.begin() as conn:
+        add_verdict(conn, "C6", AUTRY, stance="contradicts", reviewer="A. Reviewer",
+                    note="knockout was partial")
+    ch = diff_since(engine)
+    assert kinds(ch, "C6") == [("score", "C6", None), ("certainty", "C6", None),
+                               ("stance", "C6", AUTRY), ("verdict", "C6", AUTRY)]
+    stance = next(x for x in ch.items if x.kind == "stance")
+    assert (stance.before, stance.after) == ("supports", "contradicts")
+    score = next(x for x in ch.items if x.kind == "score")
+    assert float(score.after or 0) < float(score.before or 0)
+    assert ch.unchanged == ["C1", "C2", "C3", "C4", "C5", "C7", "C8", "C9"]
+    text = changes_text(ch)
+    assert "verdict on PMID 21677641: contradicts by A. Reviewer" in text
+    # Since the newest run itself, only the verdict and what it moved remain.
+    assert ("verdict", "C6", AUTRY) in kinds(diff_since(engine, 2))
+
+
+def test_a_new_link_is_a_new_paper_with_its_stance_and_tier(engine: Engine,
+                                                            claim_set: ClaimSet) -> None:
+    # Run 1's snapshot as if Autry 2011 had not been linked to C6 yet.
+    with engine.begin() as conn:
+        link_id = conn.scalar(select(Link.id).join(Paper).where(Link.claim_id == "C6",
+                                                                Paper.pmid == AUTRY))
+        for table in (LinkProvenance, Judgement):
+            conn.execute(delete(table).where(table.link_id == link_id))
+        conn.execute(delete(Link).where(Link.id == link_id))
+    take_snapshot(engine, 1)
+    run_refresh(engine, claim_set)  # links it again
+    ch = diff_since(engine)
+    new = [x for x in ch.items if x.kind == "new-paper"]
+    assert [(x.claim_id, x.pmid, x.stance, x.tier) for x in new] == \
+        [("C6", AUTRY, "supports", "animal-in-vivo")]
+    assert ch.new_papers("C6") == {"supports": {"animal-in-vivo": 1}}
+    assert "1 new paper: supports 1 (animal-in-vivo 1)" in changes_text(ch)
+
+
+def test_retractions_and_notices_are_reported_per_claim(engine: Engine) -> None:
+    with engine.begin() as conn:
+        pid = conn.scalar(select(Paper.id).where(Paper.pmid == AUTRY))
+        conn.execute(update(Paper).where(Paper.id == pid).values(is_retracted=True))
+        conn.execute(insert(PaperCorrection), [
+            {"paper_id": pid, "position": 90, "ref_type": "RetractionIn", "ref_source": "x"},
+            {"paper_id": pid, "position": 91, "ref_type": "ErratumIn", "ref_source": "y"}])
+    take_snapshot(engine, 1)  # run 1 saw it retracted: nothing new since run 1
+    assert [x for x in diff_since(engine, 1).items if x.pmid == AUTRY] == []
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == pid).values(is_retracted=False))
+        conn.execute(delete(PaperCorrection).where(PaperCorrection.paper_id == pid,
+                                                   PaperCorrection.position >= 90))
+    take_snapshot(engine, 1)  # now run 1 saw it clean, and the store has it retracted again
+    with engine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == pid).values(is_retracted=True))
+        conn.execute(insert(PaperCorrection), [
+            {"paper_id": pid, "position": 90, "ref_type": "RetractionIn", "ref_source": "x"},
+            {"paper_id": pid, "position": 91, "ref_type": "ErratumIn", "ref_source": "y"}])
+    ch = diff_since(engine, 1)
+    retracted = sorted(x.claim_id for x in ch.items if x.kind == "retraction")
+    assert retracted == ["C1", "C2", "C5", "C6", "C7", "C8"]
+    assert {x.after for x in ch.items if x.kind == "notice"} == {"ErratumIn"}
+    assert ("score", "C6", None) in kinds(ch)
+
+
+def test_since_a_date_or_an_unknown_run(engine: Engine) -> None:
+    today = date.today()
+    assert diff_since(engine, today + timedelta(days=2)).since.run_id == 1
+    past = diff_since(engine, date(2000, 1, 1))
+    assert past.since.run_id is None and "everything counts as new" in past.since.label
+    with pytest.raises(NotFoundError, match="no run 99"):
+        diff_since(engine, 99)
