@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -365,7 +366,13 @@ def _as_string(where: _Where, key: str, value: object) -> str:
         raise where.error(key, _expected("a string", value))
     if not value.strip():
         raise where.error(key, "must not be empty")
-    return " ".join(value.split())
+    normalised = " ".join(value.split())
+    # TOML lets "\u0000" and other control characters through; PostgreSQL cannot store NUL at
+    # all, and none of them belongs in a claim, so the file is refused on every backend alike.
+    bad = next((ch for ch in normalised if unicodedata.category(ch) == "Cc"), None)
+    if bad is not None:
+        raise where.error(key, f"contains the control character U+{ord(bad):04X}")
+    return normalised
 
 
 def _string(where: _Where, table: _Table, key: str) -> str | None:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,11 +20,12 @@ import click
 from sqlalchemy import Engine
 
 from evtrack import __version__
-from evtrack.claims import STANCES, ClaimSet, load_claims
+from evtrack.claims import ClaimSet, load_claims
 from evtrack.config import Settings, resolve_settings
 from evtrack.errors import EvtrackError
 from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.sources import EvidenceSource
+from evtrack.verdicts import ERROR_TAGS, VERDICT_STANCES
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -61,12 +63,10 @@ class App:
         if self.settings.online:
             from evtrack.entrez import NcbiSource
             return NcbiSource(email=self.settings.email or "", api_key=self.settings.api_key,
-                              tool=self.settings.tool)
+                              tool=self.settings.tool, base_url=self.settings.eutils_url)
         from evtrack.offline import OfflineSource
-        from evtrack.store.papers import load_records
-        with self.engine.connect() as conn:
-            stored = list(load_records(conn))
-        return OfflineSource.from_files([*snapshot_files(), *extra_dirs], extra=stored)
+        # The stored papers are searched in the database, not loaded (any size of store).
+        return OfflineSource.for_store(self.engine, [*snapshot_files(), *extra_dirs])
 
 
 pass_app = click.make_pass_decorator(App)
@@ -90,9 +90,12 @@ def _progress(label: str, items: Sequence[T], /) -> Iterator[T]:
 @click.option("--email", envvar="NCBI_EMAIL", help="Your email for NCBI [env NCBI_EMAIL]. "
               "Without it evtrack works offline.")
 @click.option("--api-key", envvar="NCBI_API_KEY", help="NCBI API key [env NCBI_API_KEY].")
+@click.option("--eutils-url", envvar="EVTRACK_EUTILS_URL", metavar="URL",
+              help="E-utilities base URL: a mirror, a proxy or a local stand-in "
+                   "[env EVTRACK_EUTILS_URL; default NCBI's].")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, claims: tuple[str, ...], email: str | None,
-        api_key: str | None) -> None:
+        api_key: str | None, eutils_url: str | None) -> None:
     """evtrack: a living evidence ledger for mechanistic claims.
 
     \b
@@ -100,7 +103,8 @@ def cli(ctx: click.Context, db: str | None, claims: tuple[str, ...], email: str 
       evtrack refresh && evtrack report && evtrack export --out reports/
     """
     try:
-        settings = resolve_settings(db=db, email=email, api_key=api_key, claims=claims)
+        settings = resolve_settings(db=db, email=email, api_key=api_key, claims=claims,
+                                    eutils_url=eutils_url)
     except EvtrackError as exc:
         raise click.ClickException(str(exc)) from exc
     ctx.obj = App(settings)
@@ -116,9 +120,9 @@ def init(app: App) -> None:
     Example:
       evtrack --db sqlite:///lab.sqlite init
     """
-    from evtrack.store.db import current_revision
+    from evtrack.store.db import current_revision, display_url
     rev = current_revision(app.engine)
-    click.echo(f"Database ready at {app.settings.db_url} (schema {rev}).")
+    click.echo(f"Database ready at {display_url(app.settings.db_url)} (schema {rev}).")
 
 
 @cli.command()
@@ -126,9 +130,13 @@ def init(app: App) -> None:
 @click.option("--source-dir", multiple=True, type=click.Path(exists=True), metavar="PATH",
               help="Offline only: also search these PubMed XML files/directories.")
 @click.option("--no-links", is_flag=True, help="Do not follow ELink refs/cited-by of cited papers.")
+@click.option("--wait", "wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="If another refresh is running on this database, wait up to SECONDS for it "
+                   "[default: refuse at once].")
 @pass_app
 @_errors_to_click
-def refresh(app: App, offline: bool, source_dir: tuple[str, ...], no_links: bool) -> None:
+def refresh(app: App, offline: bool, source_dir: tuple[str, ...], no_links: bool,
+            wait: float) -> None:
     """Find, fetch, store, link and judge the evidence for every claim.
 
     Online with an NCBI email (--email or NCBI_EMAIL); otherwise on the bundled snapshot.
@@ -151,7 +159,8 @@ def refresh(app: App, offline: bool, source_dir: tuple[str, ...], no_links: bool
                    f"{' and ' + ', '.join(source_dir) if source_dir else ''} "
                    f"plus papers already stored ({len(source)} records).", err=True)  # type: ignore[arg-type]
     summary = run_refresh(app.engine, claim_set, source, follow_links=not no_links,
-                          step=_progress)
+                          step=_progress, wait=wait,
+                          notify=lambda message: click.echo(message, err=True))
     click.echo(_summary_text(summary))
 
 
@@ -214,7 +223,8 @@ def status(app: App) -> None:
     with Session(app.engine) as session:
         counts = count_rows(session.connection())
         runs = list(session.scalars(select(RefreshRun).order_by(RefreshRun.id.desc()).limit(5)))
-    click.echo(f"Database: {app.settings.db_url}")
+    from evtrack.store.db import display_url
+    click.echo(f"Database: {display_url(app.settings.db_url)}")
     click.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
     for r in runs:
         when = f"{r.started_at:%Y-%m-%d %H:%M}"
@@ -275,28 +285,37 @@ def claims_show(app: App, claim_id: str) -> None:
         click.echo(f"  curated {e.stance}: {e.label} PMID {e.pmid or '?'} — {e.note}")
 
 
-@cli.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
-              default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of standard output.")
-@click.option("--claim", "claim_ids", multiple=True, metavar="ID", help="Only these claims.")
-@click.option("--summary", is_flag=True, help="Table format: the summary table only.")
-@pass_app
-@_errors_to_click
-def report(app: App, fmt: str, output: str | None, claim_ids: tuple[str, ...],
-           summary: bool) -> None:
-    """Report how much support each claim has.
+# The support score's priors are data (docs/scoring.md): another file is another scorer.
+_PRIORS_OPTION = click.option(
+    "--priors", type=click.Path(exists=True, dir_okay=False), metavar="TOML",
+    help="Score priors file to use instead of the packaged evtrack/data/score_priors.toml.")
 
-    \b
-    Example:
-      evtrack report
-      evtrack report --format html --output report.html
-    """
-    from evtrack.render import render
-    from evtrack.report import build_report
-    text = render(build_report(app.engine, list(claim_ids) or None), fmt, details=not summary)
+
+class _RunOrDate(click.ParamType):
+    """``--since``: a refresh run number (``3``) or a day (``2026-01-31``)."""
+
+    name = "RUN|DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | date:
+        if isinstance(value, int | date):
+            return value
+        text = str(value).strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a run number nor a date (YYYY-MM-DD)", param, ctx)
+
+
+_SINCE_HELP = ("Compare with the state this refresh run left, or with the start of this day "
+               "[default: the state before the last refresh].")
+
+
+def _emit(text: str, output: str | None) -> None:
     if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)  # reports/ on a fresh clone
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"Wrote {output}", err=True)
     else:
@@ -304,47 +323,236 @@ def report(app: App, fmt: str, output: str | None, claim_ids: tuple[str, ...],
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports",
-              show_default=True, help="Directory for the CSV files.")
+@click.option("--format", "fmt", default="table", show_default=True,
+              type=click.Choice(["table", "json", "csv", "html", "ris", "bibtex"]),
+              help="html: one self-contained page with the chain diagram and plots; ris, "
+                   "bibtex: the evidence for a reference manager, stance and tier in the notes.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output.")
+@click.option("--claim", "claim_ids", multiple=True, metavar="ID", help="Only these claims.")
+@click.option("--summary", is_flag=True, help="Table format: the summary table only.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
+              help="Count only evidence published by DATE (YYYY-MM-DD). With --format html the "
+                   "page shows both: now, and as of DATE [html default: the article's date].")
+@click.option("--since", type=_RunOrDate(), metavar="RUN|DATE",
+              help="html: the \"what changed\" section's baseline. " + _SINCE_HELP)
+@_PRIORS_OPTION
 @pass_app
 @_errors_to_click
-def export(app: App, out_dir: str) -> None:
-    """Write the report as CSV files: claims.csv (one row per claim), links.csv (one per link).
+def report(app: App, fmt: str, output: str | None, claim_ids: tuple[str, ...],
+           summary: bool, as_of: datetime | None, since: int | date | None,
+           priors: str | None) -> None:
+    """Report how much support each claim has: score, certainty, independent groups, the
+    papers that moved the score, retractions, the claim chain's weakest link, and whether
+    the article's citations support the claims they are cited for.
+
+    \b
+    Example:
+      evtrack report
+      evtrack report --format html --output reports/ketamine.html
+      evtrack report --as-of 2014-10-04 --summary
+      evtrack report --format ris --claim C6 --output c6.ris
+    """
+    from evtrack.report import build_report
+    from evtrack.scoring import load_priors
+    ids, when = list(claim_ids) or None, as_of.date() if as_of else None
+    scoring = load_priors(Path(priors)) if priors else None
+    if fmt == "html":
+        from evtrack.html_report import build_html
+        _emit(build_html(app.engine, app.claims(), claim_ids=ids, as_of=when, since=since,
+                         priors=scoring), output)
+        return
+    built = build_report(app.engine, ids, priors=scoring, as_of=when)
+    if fmt in ("ris", "bibtex"):
+        from evtrack.bibexport import load_entries, render_references
+        _emit(render_references(load_entries(app.engine, built), fmt), output)
+    else:
+        from evtrack.render import render
+        _emit(render(built, fmt, details=not summary), output)
+
+
+@cli.command()
+@click.option("--since", type=_RunOrDate(), metavar="RUN|DATE", help=_SINCE_HELP)
+@click.option("--claim", "claim_ids", multiple=True, metavar="ID", help="Only these claims.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output.")
+@click.option("--summary", is_flag=True, help="Table format: one headline per claim only.")
+@pass_app
+@_errors_to_click
+def diff(app: App, since: int | date | None, claim_ids: tuple[str, ...], fmt: str,
+         output: str | None, summary: bool) -> None:
+    """What changed since the last refresh, a run or a date: new papers per claim by stance
+    and design tier, stance changes, score and certainty changes, new retractions and
+    correction notices, and researchers' verdicts added.
+
+    \b
+    Example:
+      evtrack refresh && evtrack diff
+      evtrack diff --since 3 --claim C6
+      evtrack diff --since 2026-01-01 --format csv --output changes.csv
+    """
+    from evtrack.changes import changes_text, diff_since
+    from evtrack.csvsafe import to_csv_text
+    from evtrack.export import changes_frame
+    from evtrack.report import build_report
+    changes = diff_since(app.engine, since, report=build_report(app.engine,
+                                                                list(claim_ids) or None))
+    _emit(changes_text(changes, details=not summary) if fmt == "table"
+          else to_csv_text(changes_frame(changes)), output)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports",
+              show_default=True, help="Directory for the files.")
+@_PRIORS_OPTION
+@pass_app
+@_errors_to_click
+def export(app: App, out_dir: str, priors: str | None) -> None:
+    """Write the report as files: claims.csv (one row per claim), links.csv (one per link),
+    verdicts.csv (the audit trail: one row per verdict, with the stance it overrode),
+    citations.csv (does each cited paper support its claim?), changes.csv (what the last
+    refresh changed), and evidence.ris / evidence.bib for reference managers.
 
     \b
     Example:
       evtrack export --out reports/
     """
-    from evtrack.export import export_csv
+    from evtrack.export import export_audit_trail, export_csv, export_review_files
     from evtrack.report import build_report
-    for path, n in export_csv(build_report(app.engine), Path(out_dir)):
-        click.echo(f"Wrote {path} ({n} rows)")
+    from evtrack.scoring import load_priors
+    from evtrack.verdicts import audit_trail
+    built = build_report(app.engine, priors=load_priors(Path(priors)) if priors else None)
+    written = export_csv(built, Path(out_dir))
+    written.append(export_audit_trail(audit_trail(app.engine), Path(out_dir)))
+    written += export_review_files(app.engine, built, Path(out_dir))
+    for path, n in written:
+        click.echo(f"Wrote {path} ({n} {'entries' if path.suffix in ('.ris', '.bib') else 'rows'})")
+
+
+_REVIEWER_HELP = ("Who is judging [env EVTRACK_REVIEWER; default: git config user.name, "
+                  "then the login name].")
 
 
 @cli.command()
 @click.argument("claim_id")
 @click.argument("pmid")
-@click.option("--stance", type=click.Choice([*STANCES, "irrelevant"]), required=True)
+@click.option("--stance", type=click.Choice(VERDICT_STANCES), required=True,
+              help="irrelevant: the paper does not bear on the claim at all.")
 @click.option("--note", help="Why.")
-@click.option("--tag", help="Error tag, e.g. polarity, wrong_relation, context_mismatch.")
-@click.option("--reviewer", envvar="EVTRACK_REVIEWER", help="Who [env EVTRACK_REVIEWER; "
-              "default: git user.name].")
+@click.option("--tag", type=click.Choice(ERROR_TAGS, case_sensitive=False),
+              help="What the automatic judgement got wrong (INDRA-style error tag).")
+@click.option("--reviewer", metavar="NAME", help=_REVIEWER_HELP)
 @pass_app
 @_errors_to_click
 def verdict(app: App, claim_id: str, pmid: str, stance: str, note: str | None, tag: str | None,
             reviewer: str | None) -> None:
     """Record your verdict on a claim–paper link; it overrides the machine, and no refresh
-    changes it.
+    changes it. Verdicts are never edited: a newer one on the same link wins.
 
     \b
     Example:
       evtrack verdict C6 21677641 --stance supports --note "BDNF knockouts unresponsive"
+      evtrack verdict C3 21867718 --stance irrelevant --tag context_mismatch
     """
-    from evtrack.store.ledger import add_verdict
-    who = reviewer or _git_user() or os.environ.get("USER") or "unknown"
+    from evtrack.verdicts import record_verdict, resolve_reviewer
+    who = resolve_reviewer(reviewer, os.environ, _git_user)
     with app.engine.begin() as conn:
-        vid = add_verdict(conn, claim_id, pmid, stance=stance, reviewer=who, note=note, tag=tag)
-    click.echo(f"Verdict {vid}: {claim_id} × PMID {pmid} = {stance} (by {who})")
+        vid = record_verdict(conn, claim_id, pmid, stance=stance, reviewer=who, note=note,
+                             tag=tag)
+    click.echo(f"Verdict {vid}: {claim_id} × PMID {pmid} = {stance}"
+               + (f" [{tag}]" if tag else "") + f" (by {who})")
+
+
+class _ClickTerminal:
+    """The audit loop's terminal: one keystroke with click.getchar, lines with click.prompt."""
+
+    def show(self, text: str) -> None:
+        click.echo(text)
+
+    def key(self, prompt: str) -> str:
+        click.echo(f"{prompt} ? ", nl=False)
+        try:
+            key = click.getchar()
+        except OSError as exc:  # no controlling terminal (cron, CI, a pipe without /dev/tty)
+            click.echo()
+            raise click.ClickException(
+                "evtrack audit needs a terminal; in scripts use "
+                "`evtrack verdict CLAIM PMID --stance …`") from exc
+        click.echo(repr(key) if key.isspace() or not key.isprintable() else key)
+        return key
+
+    def line(self, prompt: str) -> str:
+        try:
+            return str(click.prompt(prompt, default="", show_default=False))
+        except click.Abort as exc:  # end of input or Ctrl-C inside a prompt: stop cleanly
+            raise EOFError from exc
+
+
+@cli.command()
+@click.option("--claim", "claim_ids", multiple=True, metavar="ID", help="Only these claims.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N links.")
+@click.option("--reviewer", metavar="NAME", help=_REVIEWER_HELP)
+@click.option("--blind", is_flag=True, help="Hide and ignore other reviewers' verdicts, so "
+              "every reviewer gets the same queue (for `evtrack agreement`).")
+@pass_app
+@_errors_to_click
+def audit(app: App, claim_ids: tuple[str, ...], limit: int | None, reviewer: str | None,
+          blind: bool) -> None:
+    """Review claim–paper links in the terminal, one keystroke each.
+
+    Links come in the order a verdict would move the support score most: those nobody has
+    judged, automatic judgements before the curator's, then those other reviewers judged.
+    Keys: s supports, c contradicts, m mentions, i irrelevant, n skip, q quit; then an
+    optional note and error tag (Enter skips). Each verdict is saved at once.
+
+    \b
+    Example:
+      evtrack audit --claim C6 --limit 10
+      EVTRACK_REVIEWER="A. Reviewer" evtrack audit --blind --limit 20
+    """
+    from evtrack.audit import ReviewSession, run_audit
+    from evtrack.verdicts import resolve_reviewer
+    who = resolve_reviewer(reviewer, os.environ, _git_user)
+    session = ReviewSession(app.engine, who, list(claim_ids) or None, blind=blind)
+    click.echo(f"Auditing as {who}: {len(session)} links in the queue"
+               + (" (blind: other reviewers' verdicts hidden)" if blind else "") + ".")
+    outcome = run_audit(session, _ClickTerminal(), limit=limit,
+                        highlight=lambda text: click.style(text, bold=True, fg="yellow"))
+    n = len(outcome.decided)
+    click.echo(f"{n} verdict{'' if n == 1 else 's'} recorded, {outcome.skipped} skipped, "
+               f"{outcome.remaining} left in the queue.")
+
+
+@cli.command()
+@click.option("--claim", "claim_ids", multiple=True, metavar="ID", help="Only these claims.")
+@click.option("--reviewers", metavar="A,B[,C…]",
+              help="Only these reviewers (default: everyone with verdicts); each pair is reported.")
+@pass_app
+@_errors_to_click
+def agreement(app: App, claim_ids: tuple[str, ...], reviewers: str | None) -> None:
+    """Cohen's kappa between reviewers who judged the same links (each pair), with the observed
+    agreement, the number of links and the confusion table.
+
+    \b
+    Example:
+      evtrack agreement
+      evtrack agreement --claim C6 --reviewers "A. Reviewer,B. Reviewer"
+    """
+    from evtrack.agreement import (
+        AgreementError,
+        format_agreement,
+        pairwise_agreement,
+        reviewer_ratings,
+    )
+    names = [n.strip() for n in reviewers.split(",") if n.strip()] if reviewers else None
+    if names is not None and len(set(names)) < 2:
+        raise click.UsageError("--reviewers needs at least two names, separated by commas")
+    pairs = pairwise_agreement(reviewer_ratings(app.engine, list(claim_ids) or None), names)
+    click.echo(format_agreement(pairs), nl=False)
+    if all(p.kappa is None for p in pairs):
+        raise AgreementError("no two reviewers judged a link in common, so there is no kappa")
 
 
 def _git_user() -> str | None:

@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from evtrack.errors import ConfigError
 
@@ -21,7 +22,31 @@ DEFAULT_DB_PATH = Path("db") / "evtrack.sqlite"
 DEFAULT_CONFIG_FILE = Path("evtrack.toml")
 
 # api_key is deliberately not read from files: config files get committed and shared.
-_FILE_KEYS = {"db", "email", "tool", "claims", "reviewer"}
+_FILE_KEYS = {"db", "email", "tool", "claims", "reviewer", "eutils_url"}
+
+#: The E-utilities base URL Biopython hard-codes; ``EVTRACK_EUTILS_URL`` replaces it.
+NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+
+
+def eutils_base_url(value: str) -> str:
+    """Check an E-utilities base URL (a mirror, a proxy, a local stand-in) and normalise it.
+
+    The URL is the folder holding ``esearch.fcgi``, ``efetch.fcgi``, …, e.g.
+    ``http://127.0.0.1:8080/entrez/eutils/``; a trailing slash is added when missing.
+    """
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok, parts = False, urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok \
+            or parts.query or parts.fragment:
+        # Shown without any query string: someone may have put the API key there.
+        raise ConfigError(f"EVTRACK_EUTILS_URL / --eutils-url must be an http(s) base URL "
+                          "without a query, such as https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+                          f", not {text.split('?')[0]!r}")
+    return text.rstrip("/") + "/"
 
 
 @dataclass(frozen=True)
@@ -37,6 +62,8 @@ class Settings:
     tool: str = "evtrack"
     claims_paths: tuple[Path, ...] = ()
     offline: bool = False
+    #: E-utilities base URL (mirror, proxy, local stand-in); None means NCBI itself.
+    eutils_url: str | None = None
 
     @property
     def online(self) -> bool:
@@ -78,6 +105,7 @@ def resolve_settings(
     tool: str | None = None,
     claims: tuple[str, ...] = (),
     offline: bool = False,
+    eutils_url: str | None = None,
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
 ) -> Settings:
@@ -113,4 +141,13 @@ def resolve_settings(
         tool=pick(tool, "EVTRACK_TOOL", "tool") or "evtrack",
         claims_paths=tuple(Path(c) for c in claim_values),
         offline=offline,
+        eutils_url=_eutils_url(pick(eutils_url, "EVTRACK_EUTILS_URL", "eutils_url")),
     )
+
+
+def _eutils_url(value: str | None) -> str | None:
+    """None for NCBI itself (unset, or its own address), else the checked mirror URL."""
+    if not value:
+        return None
+    url = eutils_base_url(value)
+    return None if url == NCBI_EUTILS_URL else url

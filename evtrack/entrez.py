@@ -18,6 +18,10 @@ Decisions worth knowing:
 * The API key never appears in a message or log line: ``_scrub`` removes it from any text that
   came from an exception, and we raise ``from None`` so the HTTPError (whose ``url`` holds the key)
   is not chained into tracebacks.
+* ``base_url`` (``EVTRACK_EUTILS_URL``) points the unchanged Biopython request path at a mirror,
+  a proxy or the local stand-in (:mod:`evtrack.testing.eutils_server`): Biopython still builds
+  every request; only the address prefix it hard-codes is swapped just before the request is
+  opened (see :func:`_routed`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from Bio import Entrez
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
+from evtrack.config import NCBI_EUTILS_URL, eutils_base_url
 from evtrack.errors import ConfigError, EntrezError, RecordParseError
 from evtrack.pubmed_xml import iter_records
 from evtrack.records import CitationMatch, CitationQuery, PaperRecord, SearchResult
@@ -50,7 +55,7 @@ from evtrack.records import CitationMatch, CitationQuery, PaperRecord, SearchRes
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_EFETCH_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/efetch.fcgi"
+_EFETCH_URL = NCBI_EUTILS_URL + "efetch.fcgi"
 ESEARCH_RETMAX = 10_000  # ESearch never lists more than the first 10,000 ids of a query
 SLICE_LIMIT = 9_999  # a date slice is accepted below the cap; at the cap we split once more
 EARLIEST = date(1800, 1, 1)  # start of the date range split when the caller gives none
@@ -85,6 +90,43 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
             socket.setdefaulttimeout(previous)
 
 
+@contextmanager
+def _routed(base_url: str | None) -> Iterator[None]:
+    """Send the requests Biopython opens inside the block to ``base_url`` instead of NCBI.
+
+    Biopython hard-codes ``https://eutils.ncbi.nlm.nih.gov/entrez/eutils/<utility>`` in each
+    function and opens the finished ``Request`` through its module-level name ``urlopen``. For
+    the duration of one call we put a wrapper under that name that rewrites the address prefix
+    and hands the same Request (method, parameters, body, headers) to the original ``urlopen``:
+    Biopython's parameter building, POST choice, rate limiting and retries all stay in charge.
+    A process-wide ``install_opener`` would reroute every urllib user instead. Must be entered
+    with ``_TIMEOUT_LOCK`` held (inside :func:`_socket_timeout`), which keeps concurrent callers
+    from seeing each other's wrapper.
+    """
+    if base_url is None:
+        yield
+        return
+    original = Entrez.urlopen
+
+    def urlopen(request: Any, *args: Any, **kwargs: Any) -> Any:
+        url = request.full_url
+        if url.startswith(base_url):  # Biopython's own retry sends the same Request again
+            return original(request, *args, **kwargs)
+        if not url.startswith(NCBI_EUTILS_URL):
+            # Never fall through to NCBI when the user asked for a mirror. The URL itself is
+            # not shown: a GET carries the API key in it.
+            raise ConfigError("Biopython built a request outside "
+                              f"{NCBI_EUTILS_URL}; cannot route it to {base_url}")
+        request.full_url = base_url + url[len(NCBI_EUTILS_URL):]
+        return original(request, *args, **kwargs)
+
+    Entrez.urlopen = urlopen  # type: ignore[assignment]  # same call shape, typed loosely
+    try:
+        yield
+    finally:
+        Entrez.urlopen = original
+
+
 class NcbiSource:
     """PubMed through NCBI E-utilities.
 
@@ -99,7 +141,7 @@ class NcbiSource:
                  batch_size: int = 200, max_attempts: int = 5, backoff_base: float = 0.5,
                  backoff_cap: float = 30.0, timeout: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 today: Callable[[], date] = date.today) -> None:
+                 today: Callable[[], date] = date.today, base_url: str | None = None) -> None:
         if not email or not email.strip():
             raise ConfigError("NCBI requires an email address: set NCBI_EMAIL or pass --email")
         if batch_size < 1 or max_attempts < 1 or timeout <= 0:
@@ -109,6 +151,9 @@ class NcbiSource:
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self._sleep, self._rng, self._today = sleep, rng or random.Random(), today
         self._counts: dict[str, int] = {}
+        url = eutils_base_url(base_url) if base_url else NCBI_EUTILS_URL
+        #: None when talking to NCBI itself; else the mirror/stand-in every request goes to.
+        self.base_url: str | None = None if url == NCBI_EUTILS_URL else url
 
     def __repr__(self) -> str:  # never show the api key
         key = "'***'" if self.api_key else "None"
@@ -274,7 +319,7 @@ class NcbiSource:
             self._counts[utility] = self._counts.get(utility, 0) + 1
             retry_after, status = None, None
             try:
-                with _socket_timeout(self.timeout):
+                with _socket_timeout(self.timeout), _routed(self.base_url):
                     handle = send()
                     try:  # a plain-text answer comes wrapped in a TextIOWrapper: take the bytes
                         body = (handle.buffer if isinstance(handle, io.TextIOWrapper)

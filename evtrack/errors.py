@@ -63,3 +63,7 @@ class NotFoundError(EvtrackError):
 
 class StoreError(EvtrackError):
     """The database cannot be used (newer schema, unreachable server, …)."""
+
+
+class RefreshLockedError(StoreError):
+    """Another refresh holds this database's refresh lock (see :mod:`evtrack.lock`)."""

@@ -8,21 +8,22 @@ converges on the same database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from evtrack.claims import ClaimSet
 from evtrack.errors import EvtrackError
 from evtrack.judge import judge_link
+from evtrack.lock import refresh_lock
 from evtrack.records import CitationQuery, PaperRecord
 from evtrack.sources import LINK_NAMES, EvidenceSource
 from evtrack.store import ledger
 from evtrack.store.ledger import LinkRequest
-from evtrack.store.models import ClaimQuery, CuratedRef, Judgement, Link, Paper
+from evtrack.store.models import ClaimQuery, CuratedRef, Judgement, Link, Paper, RefreshRun
 from evtrack.store.papers import StoreCounts, load_records, store_records, stored_pmids
 
 T = TypeVar("T")
@@ -63,9 +64,32 @@ class RefreshSummary:
 
 def refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
             batch_size: int = 200, follow_links: bool = True,
-            step: Step = _no_progress) -> RefreshSummary:
-    """Run one refresh of every claim in ``claim_set`` against ``source``."""
+            step: Step = _no_progress, wait: float = 0.0,
+            notify: Callable[[str], None] | None = None) -> RefreshSummary:
+    """Run one refresh of every claim in ``claim_set`` against ``source``.
+
+    Holds the database's refresh lock (:func:`evtrack.lock.refresh_lock`) throughout: when
+    another refresh runs, wait up to ``wait`` seconds (``notify`` is told once) or raise
+    :class:`~evtrack.errors.RefreshLockedError`.
+    """
+    with refresh_lock(engine, wait=wait, notify=notify):
+        summary = _locked_refresh(engine, claim_set, source, batch_size=batch_size,
+                                  follow_links=follow_links, step=step)
+        # Each claim's figures as this run left them: what `evtrack diff` compares against.
+        from evtrack.changes import take_snapshot  # evtrack.report imports this module
+        take_snapshot(engine, summary.run_id)
+        return summary
+
+
+def _locked_refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
+                    batch_size: int, follow_links: bool, step: Step) -> RefreshSummary:
     with engine.begin() as conn:
+        # We hold the lock, so a refresh still marked "running" is one whose process died
+        # (SIGKILL, power loss): say so, rather than leave it looking alive forever.
+        conn.execute(update(RefreshRun)
+                     .where(RefreshRun.kind == "refresh", RefreshRun.status == "running")
+                     .values(status="failed", error="interrupted: the process stopped before "
+                                                    "the refresh finished"))
         ledger.sync_claims(conn, claim_set)
         since = ledger.last_ok_refresh_start(conn, source.name)
         run_id = ledger.start_run(conn, "refresh", source.name)
@@ -146,7 +170,7 @@ def _run(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, run_id: in
     # 6. Links and their provenance, then judgements.
     with engine.begin() as conn:
         links_new = ledger.record_links(conn, requests, run_id)
-    _judge(engine, claim_set, run_id, step)
+        _judge(conn, claim_set, run_id, step)
 
     with engine.connect() as conn:
         for cid, stats in per_claim.items():
@@ -194,26 +218,35 @@ def _resolve_citations(engine: Engine, claim_set: ClaimSet, source: EvidenceSour
     return out, {p for *_x, p in out if p}
 
 
-def _judge(engine: Engine, claim_set: ClaimSet, run_id: int, step: Step) -> None:
-    """Judge new links and links whose paper changed; (re)apply the curator's stances."""
-    from evtrack.judge import JUDGE_VERSION
+def _judge(conn: Connection, claim_set: ClaimSet, run_id: int, step: Step) -> None:
+    """Judge new links and links whose paper changed; (re)apply the curator's stances.
+
+    Runs inside the caller's transaction, the one that records the links: a reader never
+    sees links without their judgements, and a crash leaves neither.
+    """
+    from evtrack.judge import AUTO_METHODS, JUDGE_VERSION
 
     claims = {c.id: c for c in claim_set.claims}
-    with engine.connect() as conn:
-        judged = {lid for lid, in conn.execute(
-            select(Judgement.link_id).where(Judgement.method == "cue-rules",
-                                            Judgement.version == JUDGE_VERSION))}
-        rows = conn.execute(select(Link.id, Link.claim_id, Paper.pmid, Paper.updated_run_id)
-                            .join(Paper, Paper.id == Link.paper_id)
-                            .where(Link.claim_id.in_(list(claims)))).all()
-        todo = [(lid, cid, pmid) for lid, cid, pmid, upd in rows
-                if lid not in judged or upd == run_id]
-        records: dict[str, PaperRecord] = {
-            r.pmid: r for r in load_records(conn, {pmid for *_x, pmid in todo})}
-        curated = conn.execute(select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.stance,
-                                      CuratedRef.note)
-                               .where(CuratedRef.claim_id.in_(list(claims)),
-                                      CuratedRef.pmid.is_not(None))).all()
+    judged = {lid for lid, in conn.execute(
+        select(Judgement.link_id).where(Judgement.method.in_(AUTO_METHODS),
+                                        Judgement.version == JUDGE_VERSION))}
+    rows = conn.execute(select(Link.id, Link.claim_id, Paper.pmid, Paper.updated_run_id)
+                        .join(Paper, Paper.id == Link.paper_id)
+                        .where(Link.claim_id.in_(list(claims)))).all()
+    # Papers changed since the last refresh that finished: by this run, and also by a run
+    # that died after storing them but before judging (or by an ingest), whose links
+    # would otherwise keep a judgement of the old text.
+    last_ok = conn.scalar(select(func.max(RefreshRun.id)).where(
+        RefreshRun.kind == "refresh", RefreshRun.status == "ok"))
+    todo = [(lid, cid, pmid) for lid, cid, pmid, upd in rows
+            if lid not in judged or upd == run_id
+            or (upd is not None and (last_ok is None or upd > last_ok))]
+    records: dict[str, PaperRecord] = {
+        r.pmid: r for r in load_records(conn, {pmid for *_x, pmid in todo})}
+    curated = conn.execute(select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.stance,
+                                  CuratedRef.note)
+                           .where(CuratedRef.claim_id.in_(list(claims)),
+                                  CuratedRef.pmid.is_not(None))).all()
     link_of: dict[tuple[str, str | None], int] = {(cid, pmid): lid for lid, cid, pmid, _u in rows}
     auto = []
     for lid, cid, pmid in step("Judging", todo):
@@ -225,7 +258,11 @@ def _judge(engine: Engine, claim_set: ClaimSet, run_id: int, step: Step) -> None
             "stance": stance, "rationale": note, "confidence": 0.9,
             "decided_by": f"curator ({claims[cid].source_file.rsplit('/', 1)[-1]})"}
            for cid, pmid, stance, note in curated if (cid, pmid) in link_of]
-    with engine.begin() as conn:
-        ledger.save_judgements(conn, auto)
-        ledger.save_judgements(conn, cur)
-
+    # The judge's layers (cue rules, lexical model) store under their own method names: a link
+    # re-judged by the other layer must not keep the old layer's row beside the new one.
+    for i in range(0, len(todo), 500):
+        conn.execute(delete(Judgement).where(
+            Judgement.link_id.in_([lid for lid, *_x in todo[i:i + 500]]),
+            Judgement.method.in_(AUTO_METHODS)))
+    ledger.save_judgements(conn, auto)
+    ledger.save_judgements(conn, cur)

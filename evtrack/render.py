@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import textwrap
 from dataclasses import asdict
@@ -10,7 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from evtrack.report import STANCE_BUCKETS, ClaimReport, LinkRow, Report
+from evtrack.chain import ChainReport
+from evtrack.csvsafe import to_csv_text
+from evtrack.integrity import check_all, check_citations, integrity_summary
+from evtrack.reliability import JudgeReliability
+from evtrack.report import STANCE_BUCKETS, ClaimReport, Report
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -23,9 +26,17 @@ def claims_frame(report: Report) -> pd.DataFrame:
             "claim_id": c.id, "claim": c.text, "score": round(c.score.score, 4),
             "support": round(c.score.support, 4), "contradiction": round(c.score.contradiction, 4),
             **{f"n_{b.replace('-', '_')}": c.stance_counts[b] for b in STANCE_BUCKETS},
+            "certainty": c.score.certainty.label,
+            "certainty_downgrades": "; ".join(c.score.certainty.downgrades),
+            "independent_groups": c.score.independent_support,
+            "groups": _groups_text(c), "top_papers": _top_text(c),
+            "weakest_link": _weakest_text(report.chain, c.id),
             "n_papers": len(c.links), "n_retracted": len(c.retracted),
+            "retracted_pmids": " ".join(r.pmid for r in c.retracted),
             "cited_refs": "; ".join(f"{x.citation} -> {x.pmid or '?'} [{x.stance or x.resolution}]"
                                     for x in c.cited),
+            # Does each cited paper support the claim it is cited for (evtrack.integrity)?
+            "citation_integrity": "; ".join(f"{x.key}: {x.verdict}" for x in check_citations(c)),
             "leads_to": " ".join(c.leads_to), "questions": " ".join(c.questions),
         })
     return pd.DataFrame(rows)
@@ -35,7 +46,9 @@ def links_frame(report: Report) -> pd.DataFrame:
     """One row per claim–paper link, with who decided its stance and why."""
     rows = []
     for c in report.claims:
+        moved = {x.pmid: x for x in c.score.contributions}
         for r in c.links:
+            x = moved.get(r.pmid)
             rows.append({
                 "claim_id": c.id, "pmid": r.pmid, "title": r.title, "year": r.year,
                 "journal": r.journal, "doi": r.doi, "design_tier": r.tier,
@@ -43,10 +56,13 @@ def links_frame(report: Report) -> pd.DataFrame:
                 "decided_by": r.decided_by, "rationale": r.rationale,
                 "confidence": r.confidence, "retracted": r.retracted,
                 "found_by": " ".join(r.found_by),
+                "group": c.group_labels.get(r.group, "") if r.group else "",
+                "weight": round(x.weight, 4) if x else 0.0,
+                "score_delta": round(x.delta, 4) if x else 0.0,
             })
     columns = ["claim_id", "pmid", "title", "year", "journal", "doi", "design_tier",
                "tier_source", "stance", "decider", "decided_by", "rationale", "confidence",
-               "retracted", "found_by"]
+               "retracted", "found_by", "group", "weight", "score_delta"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"year": "Int64"})
 
@@ -55,18 +71,48 @@ def render(report: Report, fmt: str, *, details: bool = True) -> str:
     if fmt == "json":
         return json.dumps(_jsonable(report), indent=2, ensure_ascii=False, default=str) + "\n"
     if fmt == "csv":
-        return str(claims_frame(report).to_csv(index=False))
+        return to_csv_text(claims_frame(report))
     if fmt == "html":
         return render_html(report)
     return render_table(report, details=details)
 
 
+def _groups_text(c: ClaimReport) -> str:
+    """Groups of two or more papers: ``"Kavalali E, Monteggia L: 21677641 24912158"``."""
+    return "; ".join(f"{c.group_labels.get(g.key, g.key)}: {' '.join(g.pmids)}"
+                     for g in c.score.groups if len(g.pmids) > 1)
+
+
+def _top_text(c: ClaimReport, n: int = 3) -> str:
+    return "; ".join(f"{x.pmid} {x.stance} {x.tier} {x.delta:+.3f}"
+                     for x in c.score.contributions[:n])
+
+
+def _weakest_text(chain: ChainReport | None, claim_id: str) -> str:
+    """The weakest link of every chain path through the claim."""
+    if chain is None:
+        return ""
+    return "; ".join(f"{' → '.join(p.claims)}: {p.weakest} ({p.support:.2f})"
+                     for p in chain.paths_through(claim_id))
+
+
 def _jsonable(report: Report) -> dict[str, Any]:
     out = asdict(report)
     for c, raw in zip(report.claims, out["claims"], strict=True):
-        raw["score"] = {"score": c.score.score, "support": c.score.support,
-                        "contradiction": c.score.contradiction,
-                        "top_contributions": [list(t) for t in c.score.contributions[:5]]}
+        sc = c.score
+        raw["score"] = {
+            "score": sc.score, "support": sc.support, "contradiction": sc.contradiction,
+            "certainty": asdict(sc.certainty), "independent_support": sc.independent_support,
+            "automatic_share": sc.automatic_share,
+            "groups": [{**asdict(g), "label": c.group_labels.get(g.key, g.key)}
+                       for g in sc.groups],
+            "top_contributions": [asdict(x) for x in sc.contributions[:5]]}
+        raw["retracted"] = [r.pmid for r in c.retracted]
+    if report.chain is not None:
+        weakest = report.chain.weakest
+        out["chain"]["weakest"] = asdict(weakest) if weakest else None
+    for j, raw in zip(report.judges, out["judges"], strict=True):
+        raw["verdicts"] = j.verdicts
     return out
 
 
@@ -76,30 +122,107 @@ def _short(text: str | None, width: int) -> str:
 
 def render_table(report: Report, *, details: bool = True) -> str:
     lines = [f"evtrack support report — {len(report.claims)} claims"
-             + (f" — last refresh: {report.last_run}" if report.last_run else "")]
-    head = (f"{'claim':<6}{'score':>6}  {'sup':>4}{'con':>4}{'mix':>4}{'n/j':>4}{'ret':>4}"
-            "  claim text")
+             + (f" — last refresh: {report.last_run}" if report.last_run else "")
+             + (f" — as of {report.as_of}: only papers published by then count"
+                if report.as_of else "")]
+    head = (f"{'claim':<6}{'score':>6}  {'certainty':<10}{'grp':>4}{'sup':>4}{'con':>4}{'mix':>4}"
+            f"{'n/j':>4}{'ret':>4}  claim text")
     lines += ["", head, "-" * len(head)]
     for c in report.claims:
         n = c.stance_counts
-        lines.append(f"{c.id:<6}{c.score.score:>6.2f}  {n['supports']:>4}{n['contradicts']:>4}"
+        lines.append(f"{c.id:<6}{c.score.score:>6.2f}  {c.score.certainty.label:<10}"
+                     f"{c.score.independent_support:>4}{n['supports']:>4}{n['contradicts']:>4}"
                      f"{n['mixed-or-mentions']:>4}{n['not-judged']:>4}{len(c.retracted):>4}  "
-                     f"{_short(c.text, 70)}")
-    lines.append("sup/con/mix/n/j: papers supporting / contradicting / mixed or mentioning / "
-                 "not judged; ret: retracted")
+                     f"{_short(c.text, 60)}")
+    lines.append("grp: independent groups supporting; sup/con/mix/n/j: papers supporting / "
+                 "contradicting / mixed or mentioning / not judged; ret: retracted")
+    for c in report.claims:
+        for r in c.retracted:
+            lines.append(f"RETRACTED: {c.id} links PMID {r.pmid} — counts for nothing")
+    lines += _chain_lines(report.chain)
+    lines += _integrity_lines(report)
+    if report.judges:
+        lines.append("")
+        lines += [textwrap.fill(_judge_line(j), width=100, subsequent_indent="  ",
+                                break_on_hyphens=False) for j in report.judges]
     if details:
         for c in report.claims:
             lines += ["", *_claim_details(c)]
     return "\n".join(lines) + "\n"
 
 
+def _integrity_lines(report: Report) -> list[str]:
+    """Citation integrity: each reference the article cites, and whether it supports the
+    claim it is cited for (:mod:`evtrack.integrity`)."""
+    checks = check_all(report.claims)
+    if not checks:
+        return []
+    out = ["", f"The article's own citations (citation integrity) — {integrity_summary(checks)}:"]
+    width = max(len(x.label) for x in checks)
+    for x in checks:
+        who = f"by {x.decided_by}" if x.decided_by else x.explanation
+        out.append(f"  {x.label:<{width}}  {x.verdict:<11} {who}"
+                   + "".join(f"; {caveat}" for caveat in x.caveats))
+    return out
+
+
+def _chain_lines(chain: ChainReport | None) -> list[str]:
+    if chain is None or not (chain.paths or chain.questions):
+        return []
+    out = ["", "The claim chain — a path holds no better than its weakest link:"]
+    width = max((len(" → ".join(p.claims)) for p in chain.paths), default=0)
+    for p in chain.paths:
+        out.append(f"  {' → '.join(p.claims):<{width}}  support {p.support:.2f}  "
+                   f"weakest link: {p.weakest}")
+    for q in chain.questions:
+        out.append(f"  {q.by} questions {q.target} ({q.by} {q.by_score:.2f}, "
+                   f"{q.target} {q.target_score:.2f})")
+    weakest = chain.weakest
+    if weakest is not None:
+        on = [p for p in chain.paths if p.weakest == weakest.weakest]
+        out.append(f"  The chain's weakest link: {weakest.weakest} ({weakest.support:.2f}), "
+                   f"on {len(on)} of {len(chain.paths)} paths")
+    if chain.truncated:
+        out.append("  (stopped after the first paths: the claims branch too much to list all)")
+    return out
+
+
+def _judge_line(j: JudgeReliability) -> str:
+    stances = "".join(f", {s} {e:.2f}" for s, e in sorted(j.prior_by_stance.items()))
+    cells = "; ".join(f"{t.tier} {t.stance} {t.error:.2f} ({t.verdicts} verdicts, "
+                      f"{t.disagreements} disagreed)" for t in j.estimates)
+    return (f"Automatic judge {j.key}: error prior {j.prior_error:.2f}{stances} "
+            f"({j.prior_basis}; worth {j.prior_strength:g} verdicts), re-estimated from "
+            f"{j.verdicts} researcher verdict{'' if j.verdicts == 1 else 's'}"
+            + (f": {cells}" if cells else ""))
+
+
 def _claim_details(c: ClaimReport) -> list[str]:
+    sc = c.score
     out = [f"== {c.id}: {c.text}",
            f"   {c.subject} —{c.relation}→ {c.object}"
            + (f"   chain: → {', '.join(c.leads_to)}" if c.leads_to else "")
            + (f"   questions: {', '.join(c.questions)}" if c.questions else ""),
-           f"   score {c.score.score:.2f} = support {c.score.support:.2f} × "
-           f"(1 − contradiction {c.score.contradiction:.2f})"]
+           f"   score {sc.score:.2f} = support {sc.support:.2f} × "
+           f"(1 − contradiction {sc.contradiction:.2f})",
+           f"   certainty {sc.certainty.label}: starts {sc.certainty.start}"
+           + (f" (best supporting design: {sc.certainty.best_tier})"
+              if sc.certainty.best_tier else "")
+           + "".join(f"; {d}" for d in sc.certainty.downgrades)]
+    n_support = sum(1 for r in c.links if r.stance == "supports" and not r.retracted)
+    out.append(f"   independent groups: {sc.independent_support} supporting "
+               f"(from {n_support} supporting papers)")
+    for g in sc.groups:
+        if len(g.pmids) > 1:
+            out.append(f"     {c.group_labels.get(g.key, g.key)}: {' '.join(g.pmids)} "
+                       f"({g.supports}+/{g.contradicts}-/{g.mixed}~, support {g.support:.2f}, "
+                       f"contradiction {g.contradiction:.2f})")
+    if sc.contributions:
+        out.append("   moved the score most (score with it minus without it):")
+        for m in sc.contributions[:5]:
+            out.append(f"     {m.delta:+.3f}  PMID {m.pmid} {m.stance} ({m.tier}, {m.decider}, "
+                       f"weight {m.weight:.2f}" + (f", counted {m.effective:.2f} in its group"
+                                                   if m.effective < m.weight else "") + ")")
     tiers = ", ".join(f"{t}: {v['supports']}+/{v['contradicts']}-/{v['mixed-or-mentions']}~"
                       f"/{v['not-judged']}?" for t, v in sorted(c.tier_counts.items()))
     out.append(f"   by design tier (+ supports, - contradicts, ~ mixed/mentions, ? not judged): "
@@ -107,10 +230,11 @@ def _claim_details(c: ClaimReport) -> list[str]:
     for q in c.queries:
         out.append(f"   query {q[0]}: {q[2] if q[2] is not None else '–'} hits")
     if c.cited:
-        out.append("   cited by the article:")
-        for x in c.cited:
-            judged = f"{x.stance} ({x.decided_by})" if x.stance else "not linked"
-            out.append(f"     {x.citation}  PMID {x.pmid or '?'}  [{x.resolution}]  → {judged}")
+        out.append("   cited by the article:")  # each line: does the cited paper support the claim?
+        for x in check_citations(c):
+            out.append(f"     {x.citation}  PMID {x.pmid or '?'}  [{x.resolution}]  → "
+                       f"{x.verdict.upper()}: {x.explanation}"
+                       + "".join(f"; {caveat}" for caveat in x.caveats))
     if c.curated:
         out.append("   curated evidence:")
         for e in c.curated:
@@ -124,38 +248,7 @@ def _claim_details(c: ClaimReport) -> list[str]:
 
 
 def render_html(report: Report) -> str:
-    """A minimal, self-contained page (the richer report is a later step)."""
-    e = html.escape
-    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-             "<title>evtrack support report</title><style>body{font-family:sans-serif;"
-             "max-width:70em;margin:auto}table{border-collapse:collapse}td,th{border:1px solid"
-             " #ccc;padding:2px 6px;text-align:left}.retracted{color:#a00}</style></head><body>",
-             "<h1>evtrack support report</h1>"]
-    if report.last_run:
-        parts.append(f"<p>Last refresh: {e(report.last_run)}</p>")
-    parts.append("<table><thead><tr><th scope='col'>Claim</th><th scope='col'>Score</th>"
-                 + "".join(f"<th scope='col'>{e(b)}</th>" for b in STANCE_BUCKETS)
-                 + "<th scope='col'>Statement</th></tr></thead><tbody>")
-    for c in report.claims:
-        parts.append(f"<tr><td><a href='#{e(c.id)}'>{e(c.id)}</a></td>"
-                     f"<td>{c.score.score:.2f}</td>"
-                     + "".join(f"<td>{c.stance_counts[b]}</td>" for b in STANCE_BUCKETS)
-                     + f"<td>{e(c.text)}</td></tr>")
-    parts.append("</tbody></table>")
-    for c in report.claims:
-        parts.append(f"<section id='{e(c.id)}'><h2>{e(c.id)}: {e(c.text)}</h2>")
-        parts.append("<table><thead><tr><th>PMID</th><th>Year</th><th>Title</th><th>Tier</th>"
-                     "<th>Stance</th><th>Decided by</th><th>Rationale</th></tr></thead><tbody>")
-        parts.extend(_html_link_row(r) for r in c.links)
-        parts.append("</tbody></table></section>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
-
-
-def _html_link_row(r: LinkRow) -> str:
-    e = html.escape
-    cls = " class='retracted'" if r.retracted else ""
-    flag = " [RETRACTED]" if r.retracted else ""
-    return (f"<tr{cls}><td><a href='https://pubmed.ncbi.nlm.nih.gov/{e(r.pmid)}/'>{e(r.pmid)}</a>"
-            f"</td><td>{r.year or ''}</td><td>{e(r.title)}{flag}</td><td>{e(r.tier)}</td>"
-            f"<td>{e(r.stance)}</td><td>{e(r.decided_by)}</td><td>{e(r.rationale or '')}</td></tr>")
+    """The HTML page for ``report`` alone (:mod:`evtrack.html_report`); ``evtrack report
+    --format html`` adds the then-vs-now figures and what changed, which need the store."""
+    from evtrack.html_report import render_page  # it imports this module's neighbours
+    return render_page(report)

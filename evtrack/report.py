@@ -10,16 +10,26 @@ inferred from publication types and MeSH.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from evtrack.chain import ChainReport, claim_chain
 from evtrack.errors import NotFoundError
+from evtrack.groups import author_name, group_label, independent_groups, shared_authors
 from evtrack.refresh import CURATED_METHOD
-from evtrack.scoring import Evidence, Score, support_score
+from evtrack.reliability import (
+    JudgeReliability,
+    VerdictCheck,
+    judge_reliability,
+    load_measured_error,
+)
+from evtrack.scoring import Evidence, Priors, Score, Scorer, default_priors
+from evtrack.store.db import read_snapshot
 from evtrack.store.models import (
     CitedReference,
     Claim,
@@ -30,9 +40,11 @@ from evtrack.store.models import (
     Link,
     LinkProvenance,
     Paper,
+    PaperAuthor,
     RefreshRun,
     Verdict,
 )
+from evtrack.timeline import partial_iso, published_by
 
 #: Report columns for stance counts, in order.
 STANCE_BUCKETS = ("supports", "contradicts", "mixed-or-mentions", "not-judged")
@@ -63,10 +75,16 @@ class LinkRow:
     confidence: float | None
     retracted: bool
     found_by: tuple[str, ...]  # provenance: "query:tiab", "cited:autry2011", …
+    authors: tuple[str, ...] = ()  # "Monteggia L": last name + first initial
+    group: str | None = None  # its independent group's key (evtrack.groups)
+    auto_stance: str | None = None  # the automatic judge's stance, also under a verdict
+    auto_method: str | None = None  # which judge: "cue-rules 1.0"
+    published: str | None = None  # publication date as precise as known: 2014, 2014-10
 
     @property
     def evidence(self) -> Evidence:
-        return Evidence(self.pmid, self.stance, self.tier, self.decider, self.retracted)
+        return Evidence(self.pmid, self.stance, self.tier, self.decider, self.retracted,
+                        group=self.group, method=self.auto_method)
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,7 @@ class ClaimReport:
     score: Score
     stance_counts: dict[str, int] = field(default_factory=dict)
     tier_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> bucket -> n
+    group_labels: dict[str, str] = field(default_factory=dict)  # group key -> shared authors
 
     @property
     def retracted(self) -> list[LinkRow]:
@@ -118,12 +137,26 @@ class Report:
     generated_at: datetime
     last_run: str | None
     claims: list[ClaimReport]
+    chain: ChainReport | None = None  # the claim chain and its weakest links
+    # How far each automatic judge (method + version) in the store was trusted, and why.
+    judges: list[JudgeReliability] = field(default_factory=list)
+    priors: str = ""  # the score priors file used
+    as_of: date | None = None  # only evidence published by this date counts (evtrack.timeline)
 
 
-def build_report(engine: Engine, claim_ids: list[str] | None = None) -> Report:
-    """The support report for the given claims (all claims in the store when None)."""
-    # A Session (not a bare Connection) so that select(Model) yields model objects.
-    with Session(engine) as conn:
+def build_report(engine: Engine, claim_ids: list[str] | None = None,
+                 priors: Priors | None = None, as_of: date | None = None) -> Report:
+    """The support report for the given claims (all claims in the store when None).
+
+    ``priors`` swaps the score's priors (default: the packaged file). The automatic judge's
+    error rate is re-estimated from every verdict in the store, not only those on these claims.
+    ``as_of`` keeps only papers published by that date (:func:`evtrack.timeline.published_by`):
+    every figure is then what the evidence said at the time, judged as it is judged today.
+    """
+    priors = priors or default_priors()
+    # A Session (not a bare Connection) so that select(Model) yields model objects; on one
+    # snapshot, so that a refresh committing meanwhile cannot show half of itself.
+    with read_snapshot(engine) as snapshot, Session(bind=snapshot) as conn:
         q = select(Claim).order_by(Claim.claim_set, Claim.position)
         if claim_ids:
             q = q.where(Claim.id.in_(claim_ids))
@@ -133,20 +166,29 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None) -> Report:
             if missing:
                 raise NotFoundError(f"no claim {', '.join(sorted(missing))} in the store "
                                     "(run `evtrack refresh` first, or check `evtrack claims list`)")
-        links = _link_rows(conn, [c.id for c in claims])
-        reports = [_claim_report(conn, c, links.get(c.id, [])) for c in claims]
+        links = _link_rows(conn, [c.id for c in claims], priors.min_shared_authors, as_of)
+        judges = _judge_reliabilities(conn, priors)
+        scorer = Scorer(priors, judges)
+        reports = [_claim_report(conn, c, links.get(c.id, []), scorer) for c in claims]
         run = conn.execute(select(RefreshRun).where(RefreshRun.status == "ok")
                            .order_by(RefreshRun.id.desc()).limit(1)).first()
     last = None
     if run is not None:
         r = run[0]
         last = f"run {r.id} ({r.kind}, {r.source}) finished {r.finished_at:%Y-%m-%d %H:%M} UTC"
-    return Report(generated_at=datetime.now(), last_run=last, claims=reports)
+    chain = claim_chain({c.id: c.score.score for c in reports},
+                        leads_to={c.id: c.leads_to for c in reports},
+                        questions={c.id: c.questions for c in reports})
+    return Report(generated_at=datetime.now(), last_run=last, claims=reports, chain=chain,
+                  judges=judges, priors=priors.source, as_of=as_of)
 
 
-def _link_rows(conn: Session, claim_ids: list[str]) -> dict[str, list[LinkRow]]:
+def _link_rows(conn: Session, claim_ids: list[str],
+               min_shared_authors: int = 2,
+               as_of: date | None = None) -> dict[str, list[LinkRow]]:
     base = conn.execute(
-        select(Link.id, Link.claim_id, Paper.pmid, Paper.title, Paper.pub_year,
+        select(Link.id, Link.claim_id, Paper.id.label("paper_id"), Paper.pmid, Paper.title,
+               Paper.pub_year, Paper.pub_month, Paper.pub_day,
                Paper.journal_iso, Paper.journal, Paper.doi, Paper.design_tier,
                Paper.design_reason, Paper.is_retracted)
         .join(Paper, Paper.id == Link.paper_id).where(Link.claim_id.in_(claim_ids))
@@ -168,8 +210,19 @@ def _link_rows(conn: Session, claim_ids: list[str]) -> dict[str, list[LinkRow]]:
     designs = {(cid, pmid): d for cid, pmid, d in conn.execute(
         select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.design)
         .where(CuratedRef.claim_id.in_(claim_ids), CuratedRef.design.is_not(None)))}
+    authors: dict[int, list[str]] = {}
+    paper_ids = list({r.paper_id for r in base})
+    for i in range(0, len(paper_ids), 500):  # stay under SQLite's bound-parameter limit
+        for a in conn.scalars(select(PaperAuthor)
+                              .where(PaperAuthor.paper_id.in_(paper_ids[i:i + 500]))
+                              .order_by(PaperAuthor.paper_id, PaperAuthor.position)):
+            name = author_name(a.last_name, a.fore_name, a.initials, a.collective_name)
+            if name:
+                authors.setdefault(a.paper_id, []).append(name)
 
     out: dict[str, list[LinkRow]] = {}
+    if as_of is not None:  # what could have been known then; judged as we judge it now
+        base = [r for r in base if published_by(r.pub_year, r.pub_month, r.pub_day, as_of)]
     for r in base:
         v = verdicts.get(r.id)
         cur, auto = judgements.get((r.id, CURATED_METHOD)), judgements.get((r.id, "auto"))
@@ -190,14 +243,61 @@ def _link_rows(conn: Session, claim_ids: list[str]) -> dict[str, list[LinkRow]]:
             claim_id=r.claim_id, pmid=r.pmid, title=r.title, year=r.pub_year,
             journal=r.journal_iso or r.journal, doi=r.doi, tier=tier, tier_source=tier_source,
             stance=stance, decider=decider, decided_by=who, rationale=why, confidence=conf,
-            retracted=bool(r.is_retracted), found_by=tuple(provenance.get(r.id, ()))))
+            retracted=bool(r.is_retracted), found_by=tuple(provenance.get(r.id, ())),
+            authors=tuple(authors.get(r.paper_id, ())),
+            auto_stance=auto.stance if auto else None,
+            auto_method=f"{auto.method} {auto.version}" if auto else None,
+            published=partial_iso(r.pub_year, r.pub_month, r.pub_day)))
+    for cid, rows in out.items():
+        out[cid] = _with_groups(rows, min_shared_authors)
     for rows in out.values():
         rows.sort(key=lambda x: (x.stance != "supports", x.stance != "contradicts",
                                  -(x.year or 0), x.pmid))
     return out
 
 
-def _claim_report(conn: Session, c: Claim, links: list[LinkRow]) -> ClaimReport:
+def _with_groups(rows: list[LinkRow], min_shared: int) -> list[LinkRow]:
+    """Give each link its independent group. Only papers that can count are grouped: a
+    retracted paper, or one nobody judged as evidence, must not join two labs into one."""
+    counted = {r.pmid: r.authors for r in rows
+               if not r.retracted and r.stance in ("supports", "contradicts", "mixed")}
+    key = {pmid: g.key for g in independent_groups(counted, min_shared) for pmid in g.pmids}
+    return [dataclasses.replace(r, group=key.get(r.pmid)) for r in rows]
+
+
+def _judge_reliabilities(conn: Session, priors: Priors) -> list[JudgeReliability]:
+    """One reliability per automatic judge (method, version) with judgements in the store:
+    its measured error rate, re-estimated from every verdict on a link it judged (on any
+    claim, not only the reported ones)."""
+    newest: dict[int, str] = {}
+    for lid, stance in conn.execute(select(Verdict.link_id, Verdict.stance)
+                                    .order_by(Verdict.created_at, Verdict.id)):
+        newest[lid] = stance
+    designs = {(cid, pmid): d for cid, pmid, d in conn.execute(
+        select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.design)
+        .where(CuratedRef.design.is_not(None)))}
+    checks: dict[tuple[str, str], list[VerdictCheck]] = {
+        (m, v): [] for m, v in conn.execute(
+            select(Judgement.method, Judgement.version).distinct()
+            .where(Judgement.method != CURATED_METHOD))}
+    if newest:
+        for lid, method, version, stance, cid, pmid, tier in conn.execute(
+                select(Judgement.link_id, Judgement.method, Judgement.version, Judgement.stance,
+                       Link.claim_id, Paper.pmid, Paper.design_tier)
+                .join(Link, Link.id == Judgement.link_id).join(Paper, Paper.id == Link.paper_id)
+                .where(Judgement.method != CURATED_METHOD)):
+            if lid in newest:
+                checks[(method, version)].append(VerdictCheck(
+                    tier=designs.get((cid, pmid)) or tier, judge_stance=stance,
+                    verdict_stance=newest[lid]))
+    measured = load_measured_error()
+    return [judge_reliability(found, method=m, version=v,
+                              fallback_error=priors.decider_error["judge"],
+                              prior_strength=priors.judge_prior_strength, measured=measured)
+            for (m, v), found in sorted(checks.items())]
+
+
+def _claim_report(conn: Session, c: Claim, links: list[LinkRow], scorer: Scorer) -> ClaimReport:
     edges = conn.execute(select(ClaimEdge.to_claim, ClaimEdge.kind)
                          .where(ClaimEdge.from_claim == c.id)).all()
     queries = [(q.name, q.term, q.last_count) for (q,) in conn.execute(
@@ -225,6 +325,15 @@ def _claim_report(conn: Session, c: Claim, links: list[LinkRow]) -> ClaimReport:
         leads_to=sorted(t for t, k in edges if k == "leads_to"),
         questions=sorted(t for t, k in edges if k == "questions"),
         queries=queries, links=links, cited=cited, curated=curated,
-        score=support_score(r.evidence for r in links),
+        score=scorer.score(r.evidence for r in links),
         stance_counts={b: stance_counts.get(b, 0) for b in STANCE_BUCKETS},
-        tier_counts=tiers)
+        tier_counts=tiers, group_labels=_group_labels(links))
+
+
+def _group_labels(links: list[LinkRow]) -> dict[str, str]:
+    """Group key → the authors its papers share (``"Kavalali E, Monteggia L"``)."""
+    members: dict[str, dict[str, tuple[str, ...]]] = {}
+    for r in links:
+        if r.group is not None:
+            members.setdefault(r.group, {})[r.pmid] = r.authors
+    return {key: group_label(key, shared_authors(papers)) for key, papers in members.items()}

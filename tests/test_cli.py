@@ -21,9 +21,9 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple
 
 
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_db: str | None) -> CliRunner:
     monkeypatch.chdir(tmp_path)
-    for var in ("NCBI_EMAIL", "NCBI_API_KEY", "EVTRACK_DB", "EVTRACK_CONFIG"):
+    for var in ("NCBI_EMAIL", "NCBI_API_KEY", "EVTRACK_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     return CliRunner()
 
@@ -46,12 +46,13 @@ def test_every_command_is_in_the_readme() -> None:
         assert f"evtrack {' '.join(command)}" in readme, command
 
 
-def test_offline_refresh_report_and_export(runner: CliRunner, tmp_path: Path) -> None:
+def test_offline_refresh_report_and_export(runner: CliRunner, tmp_path: Path,
+                                           cli_db: str | None) -> None:
     result = runner.invoke(cli, ["refresh"])
     assert result.exit_code == 0, result.output
     assert "Offline (no NCBI email set)" in result.stderr
     assert "Refresh run 1 (offline) done" in result.stdout
-    assert (tmp_path / "db" / "evtrack.sqlite").exists()
+    assert (tmp_path / "db" / "evtrack.sqlite").exists() == (cli_db is None)
     report = runner.invoke(cli, ["report", "--summary"])
     assert report.exit_code == 0
     assert [line.split()[0] for line in report.stdout.splitlines() if line[:1] == "C"] == \

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -21,6 +23,9 @@ from evtrack.store.db import open_store
 from evtrack.store.ledger import add_verdict
 from evtrack.store.models import Judgement, Link, LinkProvenance, Paper, Verdict
 from evtrack.store.papers import load_records
+
+if TYPE_CHECKING:
+    from conftest import DatabaseFactory
 
 CLAIM_IDS = [f"C{i}" for i in range(1, 10)]
 
@@ -57,11 +62,13 @@ def claim_set() -> ClaimSet:
 
 
 @pytest.fixture(scope="module")
-def ledger(tmp_path_factory: pytest.TempPathFactory,
-           claim_set: ClaimSet) -> tuple[Engine, RefreshSummary]:
-    engine = open_store(f"sqlite:///{tmp_path_factory.mktemp('db') / 'ledger.sqlite'}")
+def ledger(databases: DatabaseFactory,
+           claim_set: ClaimSet) -> Iterator[tuple[Engine, RefreshSummary]]:
+    url = databases.create()
+    engine = open_store(url)
     summary = refresh(engine, claim_set, offline_source(engine))
-    return engine, summary
+    yield engine, summary
+    databases.drop(url)
 
 
 def test_the_snapshot_holds_bibliographic_facts_only() -> None:
@@ -113,8 +120,8 @@ def test_a_second_refresh_changes_nothing(ledger: tuple[Engine, RefreshSummary],
 
 
 def test_a_verdict_overrides_the_machine_and_survives_refresh(
-        tmp_path: Path, claim_set: ClaimSet) -> None:
-    engine = open_store(f"sqlite:///{tmp_path / 'v.sqlite'}")
+        db_url: str, claim_set: ClaimSet) -> None:
+    engine = open_store(db_url)
     refresh(engine, claim_set, offline_source(engine))
     with engine.begin() as conn:
         add_verdict(conn, "C9", "23982301", stance="contradicts", reviewer="R. Viewer",
@@ -144,6 +151,26 @@ def test_report_covers_all_nine_claims_in_every_format(
     assert html.startswith("<!doctype html>") and "C9" in html
 
 
+def test_the_ketamine_chain_is_as_strong_as_its_weakest_claim(
+        ledger: tuple[Engine, RefreshSummary]) -> None:
+    engine, _ = ledger
+    report = build_report(engine)
+    assert report.chain is not None
+    scores = {c.id: c.score.score for c in report.claims}
+    assert [p.claims for p in report.chain.paths] == [
+        ("C1", "C2", "C3"), ("C1", "C7", "C5", "C6", "C9"), ("C1", "C7", "C8")]
+    for path in report.chain.paths:
+        assert path.support == min(scores[c] for c in path.claims) == scores[path.weakest]
+    assert [(q.by, q.target) for q in report.chain.questions] == [("C4", "C3")]
+    assert "The chain's weakest link:" in render(report, "table", details=False)
+    assert all(c.score.certainty.label in ("high", "moderate", "low", "very low")
+               for c in report.claims)
+    # Autry 2011, Nosyreva 2013, Gideons 2014 … : one lab, one independent group on C7
+    c7 = report.claims[6]
+    assert c7.score.independent_support < sum(1 for r in c7.links if r.stance == "supports")
+    assert any({"21677641", "24912158"} <= set(g.pmids) for g in c7.score.groups)
+
+
 def test_export_writes_csvs_that_pandas_reads_back(ledger: tuple[Engine, RefreshSummary],
                                                    tmp_path: Path) -> None:
     engine, _ = ledger
@@ -160,8 +187,9 @@ def test_export_writes_csvs_that_pandas_reads_back(ledger: tuple[Engine, Refresh
     assert list(claims["score"]) == list(claims_frame(report)["score"])
 
 
-def test_ingested_files_feed_the_offline_search(tmp_path: Path, entrez_fixtures: Path) -> None:
-    engine = open_store(f"sqlite:///{tmp_path / 'i.sqlite'}")
+def test_ingested_files_feed_the_offline_search(tmp_path: Path, entrez_fixtures: Path,
+                                                db_url: str) -> None:
+    engine = open_store(db_url)
     result = ingest_files(engine, [str(entrez_fixtures / "pubmed2.xml")])
     assert (result.counts.new, result.failures) == (2, [])
     claims_file = tmp_path / "mine.toml"

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_wheel_runs_from_another_directory(tmp_path: Path) -> None:
+def test_wheel_runs_from_another_directory(tmp_path: Path, cli_db: str | None) -> None:
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
                     "--outdir", str(dist), str(REPO)], check=True, capture_output=True)
@@ -30,6 +30,8 @@ def test_wheel_runs_from_another_directory(tmp_path: Path) -> None:
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NCBI_", "EVTRACK_"))}
+    if cli_db is not None:  # testing on PostgreSQL: the wheel's migrations must run there too
+        env["EVTRACK_DB"] = cli_db
     # The installed wheel must shadow the checkout: prove it by printing where evtrack is.
     env["PYTHONPATH"] = str(target)
 
@@ -45,4 +47,4 @@ def test_wheel_runs_from_another_directory(tmp_path: Path) -> None:
     assert "Refresh run 1 (offline) done" in run("refresh")
     report = run("report", "--summary")
     assert all(f"C{i} " in report for i in range(1, 10))
-    assert (work / "db" / "evtrack.sqlite").exists()
+    assert (work / "db" / "evtrack.sqlite").exists() == (cli_db is None)

@@ -5,6 +5,10 @@ SQLite is the embedded default; any SQLAlchemy URL works (PostgreSQL for a lab's
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +16,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from evtrack.errors import StoreError
+from evtrack.errors import RefreshLockedError, StoreError
+from evtrack.lock import POLL_SECONDS, refresh_lock
 from evtrack.resources import migrations_dir
+
+#: How long opening a database waits for another process that is migrating it (seconds).
+MIGRATION_WAIT = 120.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,12 +39,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+def display_url(url: str) -> str:
+    """``url`` fit to print or log: a password in it is shown as ``***``.
+
+    A lab's server URL may carry the role's password; messages and ``evtrack status`` must not.
+    """
+    try:
+        parsed = make_url(url)
+        # Unchanged when there is nothing to hide: rendering would percent-encode ?host=/run/…
+        return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    except ArgumentError:  # not parseable as a URL: mask what looks like user:password@
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite files the parent directory is created."""
     try:
         engine = create_engine(url, future=True)
-    except (ArgumentError, ModuleNotFoundError) as exc:
-        raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
+    except ArgumentError as exc:
+        raise StoreError(f"cannot use database URL {display_url(url)!r}: {exc}") from exc
+    except ModuleNotFoundError as exc:
+        hint = " (pip install 'evtrack[postgres]')" if url.startswith("postgres") else ""
+        raise StoreError(f"cannot use database URL {display_url(url)!r}: its driver is not "
+                         f"installed: {exc}{hint}") from exc
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
@@ -70,7 +95,9 @@ def upgrade(engine: Engine) -> None:
     try:
         current = current_revision(engine)
     except OperationalError as exc:
-        raise StoreError(f"cannot open database {engine.url!r}: {exc.orig}") from exc
+        # One line: psycopg's message goes on with "\n\tIs the server running on that host…".
+        reason = " ".join(str(exc.orig).split())
+        raise StoreError(f"cannot open database {engine.url!r}: {reason}") from exc
     if current is not None:
         try:
             script.get_revision(current)
@@ -79,9 +106,24 @@ def upgrade(engine: Engine) -> None:
                 f"database {engine.url!r} has schema revision {current}, which this evtrack "
                 "does not know: it was written by a newer evtrack. Upgrade evtrack to use it."
             ) from exc
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    head = script.get_current_head()
+    if current == head:
+        return  # the usual case: no lock, no transaction, so readers never wait on a refresh
+    # Two processes starting on a new database would both run CREATE TABLE: the refresh lock
+    # (evtrack.lock) lets one migrate while the other waits, then finds the schema current.
+    deadline = time.monotonic() + MIGRATION_WAIT
+    while True:
+        try:
+            with refresh_lock(engine), engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            return
+        except RefreshLockedError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(POLL_SECONDS)
+        if current_revision(engine) == head:
+            return
 
 
 def open_store(url: str, *, migrate: bool = True) -> Engine:
@@ -94,6 +136,29 @@ def open_store(url: str, *, migrate: bool = True) -> Engine:
             f"database {engine.url!r} is not initialised or not up to date: run `evtrack init`"
         )
     return engine
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see one committed state of the database.
+
+    Reports and exports read a dozen tables; while a refresh commits batch after batch, reading
+    them statement by statement could mix two states (links from after a commit, judgements
+    from before it). Nothing is written through this connection, and it never waits for a
+    writer: SQLite in WAL mode and PostgreSQL both serve snapshots without locking.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # pysqlite opens no transaction for a SELECT, so each statement would see the
+            # newest commit; an explicit BEGIN pins one WAL snapshot at the first read.
+            conn.exec_driver_sql("BEGIN")
+        elif engine.dialect.name == "postgresql":
+            # READ COMMITTED (the default) takes a new snapshot per statement.
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
