@@ -1,7 +1,10 @@
 """Importing PubMed EFetch XML files into the store (``evtrack ingest``).
 
-Files are streamed and stored in batches. A bad file does not stop the others: its failure is
-reported with the file's name, and the records read before the fault are kept.
+Files are streamed and stored in batches, each batch one transaction. Large files are parsed
+by worker processes while this process writes (:mod:`evtrack.parse_pool`): parsing costs more
+CPU than writing, so on two cores this nearly doubles the rate. A bad file does not stop the
+others: its failure is reported with the file's name, and the records read before the fault
+are kept.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from sqlalchemy import Engine
 
 from evtrack.errors import EvtrackError
 from evtrack.offline import xml_files
-from evtrack.pubmed_xml import iter_records
-from evtrack.records import PaperRecord
+from evtrack.parse_pool import ParsePool, default_workers
 from evtrack.refresh import Step, _no_progress
 from evtrack.store import ledger
-from evtrack.store.papers import StoreCounts, store_records
+from evtrack.store.papers import StoreCounts, store_prepared
+from evtrack.store.rows import PreparedRecord
 
 
 @dataclass
@@ -30,33 +33,38 @@ class IngestResult:
 
 
 def ingest_files(engine: Engine, paths: Iterable[str | Path], *, batch_size: int = 500,
-                 step: Step = _no_progress) -> IngestResult:
-    """Import XML files and directories (searched recursively for ``*.xml``)."""
+                 step: Step = _no_progress, workers: int | None = None) -> IngestResult:
+    """Import XML files and directories (searched recursively for ``*.xml``).
+
+    ``workers`` is the number of parse processes for large files (default: one per core;
+    0 parses everything in this process).
+    """
     files = xml_files(paths)
     with engine.begin() as conn:
         run_id = ledger.start_run(conn, "ingest", "file")
     result = IngestResult(run_id=run_id, files=len(files))
 
-    def flush(batch: list[PaperRecord]) -> None:
+    def flush(batch: list[PreparedRecord]) -> None:
         with engine.begin() as conn:
-            result.counts.add(store_records(conn, batch, source="file", run_id=run_id))
+            result.counts.add(store_prepared(conn, batch, source="file", run_id=run_id))
 
     try:
-        for f in step("Ingesting", files):
-            batch: list[PaperRecord] = []
-            read = 0
-            try:
-                for rec in iter_records(f):
-                    batch.append(rec)
-                    read += 1
-                    if len(batch) >= batch_size:
-                        flush(batch)
-                        batch = []
-            except EvtrackError as exc:
-                kept = f" ({read} records before the fault were stored)" if read else ""
-                result.failures.append((f, f"{exc}{kept}"))
-            if batch:
-                flush(batch)
+        with ParsePool(default_workers() if workers is None else workers) as pool:
+            for f in step("Ingesting", files):
+                batch: list[PreparedRecord] = []
+                read = 0
+                try:
+                    for rec in pool.records(f):
+                        batch.append(rec)
+                        read += 1
+                        if len(batch) >= batch_size:
+                            flush(batch)
+                            batch = []
+                except EvtrackError as exc:
+                    kept = f" ({read} records before the fault were stored)" if read else ""
+                    result.failures.append((f, f"{exc}{kept}"))
+                if batch:
+                    flush(batch)
     except BaseException as exc:
         _finish(engine, result, "failed", repr(exc))
         raise

@@ -3,7 +3,9 @@
 Its corpus is the bundled snapshot, any directories of PubMed XML, and the papers already in the
 store (so ``evtrack ingest`` feeds later offline refreshes). PubMed query syntax is evaluated
 locally by :mod:`evtrack.querylang`; ECitMatch and ELink are answered from the records' own
-bibliographic fields and reference lists.
+bibliographic fields and reference lists. The store's papers are searched in the database
+itself when it can (:meth:`OfflineSource.for_store`), so a store of any size costs neither
+minutes of start-up nor gigabytes of memory.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evtrack.errors import UnsupportedQueryError
 from evtrack.pubmed_xml import iter_records
 from evtrack.querylang import QueryIndex, parse_query
-from evtrack.records import CitationMatch, CitationQuery, PaperRecord, SearchResult
+from evtrack.records import CitationMatch, CitationQuery, PaperRecord, PubDate, SearchResult
 from evtrack.sources import LINK_CITEDIN, LINK_REFS
+
+if TYPE_CHECKING:  # the store is imported only when one is used
+    from sqlalchemy import Engine
+
+    from evtrack.store.corpus import StoredCorpus
 
 
 def xml_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -41,14 +49,20 @@ def _norm(text: str | None) -> str:
 
 
 class OfflineSource:
-    """An :class:`~evtrack.sources.EvidenceSource` over an in-memory corpus of records."""
+    """An :class:`~evtrack.sources.EvidenceSource` over an in-memory corpus of records and,
+    optionally, the papers of a store answered from the database (``store``), whose copy of a
+    PMID wins over an in-memory one."""
 
     name = "offline"
 
-    def __init__(self, records: Iterable[PaperRecord]) -> None:
+    def __init__(self, records: Iterable[PaperRecord], store: StoredCorpus | None = None) -> None:
         self._records: dict[str, PaperRecord] = {}
         for r in records:
             self._records[r.pmid] = r  # a later copy (e.g. a stored, fuller record) wins
+        self._store = store
+        if store is not None:
+            for pmid in store.having(self._records):
+                del self._records[pmid]
         self._index = QueryIndex(self._records.values())
         self._cited_by: dict[str, set[str]] = {}
         for r in self._records.values():
@@ -67,6 +81,24 @@ class OfflineSource:
         return refs
 
     @classmethod
+    def for_store(cls, engine: Engine, paths: Iterable[str | Path]) -> OfflineSource:
+        """Corpus = the records in these XML files and every paper in the store (which wins on
+        a PMID). On SQLite with FTS5 the stored papers stay in the database and are searched
+        there (:mod:`evtrack.store.corpus`); elsewhere they are loaded and indexed in memory."""
+        from evtrack.search_index import available
+
+        if available(engine):
+            from evtrack.store.corpus import StoredCorpus
+
+            files = cls.from_files(paths)
+            return cls(files._records.values(), store=StoredCorpus(engine))
+        from evtrack.store.papers import load_records
+
+        with engine.connect() as conn:
+            stored = list(load_records(conn))
+        return cls.from_files(paths, extra=stored)
+
+    @classmethod
     def from_files(cls, paths: Iterable[str | Path],
                    extra: Iterable[PaperRecord] = ()) -> OfflineSource:
         """Corpus = the records in these XML files, then ``extra`` (which wins on a PMID)."""
@@ -83,7 +115,7 @@ class OfflineSource:
             self.warnings.append(warning)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._records) + (len(self._store) if self._store is not None else 0)
 
     def search(self, query: str, *, mindate: date | None = None,
                maxdate: date | None = None, datetype: str = "pdat") -> SearchResult:
@@ -93,25 +125,35 @@ class OfflineSource:
             self._note(w)
         hits = self._index.search(parsed)
         if mindate or maxdate:
-            hits = {p for p in hits if self._in_range(self._records[p], mindate, maxdate, datetype)}
+            hits = {p for p in hits if self._in_range(self._records[p].pub_date,
+                                                      self._records[p].date_revised,
+                                                      mindate, maxdate, datetype)}
+        if self._store is not None:
+            stored = self._store.search(parsed)
+            if mindate or maxdate:
+                dates = self._store.dates(stored)
+                stored = {p for p in stored
+                          if self._in_range(*dates[p], mindate, maxdate, datetype)}
+            hits |= stored
         # PubMed lists newest first; PMIDs grow with time, so this is a stable stand-in.
         ordered = tuple(sorted(hits, key=int, reverse=True))
         return SearchResult(query=query, count=len(ordered), pmids=ordered, requests=0)
 
     @staticmethod
-    def _in_range(r: PaperRecord, lo: date | None, hi: date | None, datetype: str) -> bool:
+    def _in_range(pub_date: PubDate, date_revised: str | None, lo: date | None,
+                  hi: date | None, datetype: str) -> bool:
         if datetype == "pdat":
-            y = r.pub_date.year
+            y = pub_date.year
             if y is None:
                 return False
             # A partial date covers its whole month or year: it matches if that span overlaps.
-            m_lo, m_hi = (r.pub_date.month,) * 2 if r.pub_date.month else (1, 12)
-            start = date(y, m_lo, r.pub_date.day or 1)
-            end = date(y, m_hi, r.pub_date.day or calendar.monthrange(y, m_hi)[1])
+            m_lo, m_hi = (pub_date.month,) * 2 if pub_date.month else (1, 12)
+            start = date(y, m_lo, pub_date.day or 1)
+            end = date(y, m_hi, pub_date.day or calendar.monthrange(y, m_hi)[1])
         elif datetype == "mdat":
-            if not r.date_revised:
+            if not date_revised:
                 return False
-            start = end = date.fromisoformat(r.date_revised)
+            start = end = date.fromisoformat(date_revised)
         else:
             raise UnsupportedQueryError(
                 f"date type {datetype!r} is not available offline (only pdat and mdat)")
@@ -119,18 +161,30 @@ class OfflineSource:
 
     def fetch(self, pmids: Sequence[str]) -> Iterator[PaperRecord]:
         self._calls["efetch"] += 1
+        stored: dict[str, PaperRecord] = {}
+        if self._store is not None:
+            stored = {r.pmid: r for r in self._store.records(
+                p for p in pmids if p not in self._records)}
         for p in pmids:
             if p in self._records:
                 yield self._records[p]
+            elif p in stored:
+                yield stored[p]
 
     def links(self, pmids: Sequence[str], linkname: str) -> Mapping[str, tuple[str, ...]]:
         self._calls["elink"] += 1
         out: dict[str, tuple[str, ...]] = {}
         for p in pmids:
             if linkname == LINK_REFS:
-                ids = sorted(self._refs_of(p), key=int)
+                refs = self._refs_of(p)
+                if self._store is not None and p not in self._records:
+                    refs = self._store.references(p)
+                ids = sorted(refs, key=int)
             elif linkname == LINK_CITEDIN:
-                ids = sorted(self._cited_by.get(p, ()), key=int)
+                citing = set(self._cited_by.get(p, ()))
+                if self._store is not None:
+                    citing |= self._store.cited_by(p)
+                ids = sorted(citing, key=int)
             else:
                 raise UnsupportedQueryError(f"link {linkname!r} is not available offline")
             out[p] = tuple(dict.fromkeys(ids))
@@ -142,6 +196,9 @@ class OfflineSource:
         results = []
         for c in citations:
             found = [r for r in self._records.values() if self._cites(r, c)]
+            if self._store is not None:
+                found += [r for r in self._store.citation_candidates(c.year)
+                          if self._cites(r, c)]
             if len(found) == 1:
                 # "found-local": matched in our own corpus, which is not a check against PubMed.
                 results.append(CitationMatch(c.key, found[0].pmid, "found-local"))

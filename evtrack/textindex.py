@@ -138,11 +138,26 @@ def token_prefix(words: Sequence[str], term: Sequence[str], truncated: bool) -> 
 
 def phrase_in(values: Iterable[Sequence[str]], term: Sequence[str], truncated: bool) -> bool:
     """Reference phrase match: ``term`` occurs as consecutive tokens inside one of ``values``."""
-    return any(
-        token_prefix(value[i:], term, truncated)
-        for value in values
-        for i in range(len(value) - len(term) + 1)
-    )
+    n = len(term)
+    if n == 0:
+        return False
+    for value in values:
+        if n == 1 and truncated:
+            if any(word.startswith(term[0]) for word in value):
+                return True
+            continue
+        # Otherwise a match starts where the first token occurs exactly: jump from one
+        # occurrence to the next (a C-level scan) instead of trying every position.
+        tokens = tuple(value)
+        i = -1
+        while True:
+            try:
+                i = tokens.index(term[0], i + 1)
+            except ValueError:
+                break
+            if token_prefix(tokens[i:i + n], term, truncated):
+                return True
+    return False
 
 
 def key_match(keys: Iterable[str], term: Sequence[str], truncated: bool) -> bool:

@@ -15,8 +15,8 @@ from evtrack.store.models import Paper, PaperMesh, PaperReference, RefreshRun
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_store(f"sqlite:///{tmp_path / 'ingest.sqlite'}")
+def engine(db_url: str) -> Engine:
+    return open_store(db_url)
 
 
 def test_a_directory_with_bad_files_stores_every_good_record(engine: Engine,
@@ -75,7 +75,8 @@ def test_a_truncated_file_keeps_the_records_before_the_fault(engine: Engine, tmp
 
 
 def test_cli_reports_each_bad_file_and_exits_1(tmp_path: Path, entrez_fixtures: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               cli_db: str | None) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["ingest", str(entrez_fixtures / "pubmed2.xml"),
                                       str(entrez_fixtures / "efetch_pmc.xml")])

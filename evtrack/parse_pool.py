@@ -1,0 +1,220 @@
+"""Parsing PubMed XML on several cores: a file cut into runs of whole articles, parsed in parallel.
+
+Parsing a record (expat, the element tree, our record, its rows) costs more CPU than writing
+it to SQLite, and one Python process uses one core. So ``evtrack ingest`` lets worker
+processes parse while the main process writes: a large file is cut at ``</PubmedArticle>``
+boundaries into pieces of half a megabyte; each piece, wrapped in the file's own prolog and
+root tag, is a complete document that a worker parses with the very same parser
+(:func:`evtrack.pubmed_xml.iter_records`, same entity policy) and turns into rows
+(:func:`evtrack.store.rows.prepare_record`). Rows come back in file order.
+
+Whatever the cutting cannot vouch for — a prolog it does not recognise (an internal DTD
+subset, another encoding), a piece a worker cannot parse, anything after the last article but
+the closing tag, a worker that died — is left to the ordinary sequential parser: it reads the
+file from the start, skips the records already delivered and so yields the same records and
+raises the same error, at the same record, as a sequential ingest would.
+
+The workers are plain ``python -m evtrack.parse_pool`` processes speaking length-prefixed
+pickles over their stdin and stdout. multiprocessing's pools would re-import the caller's
+``__main__`` (for ``evtrack`` that is the whole CLI, SQLAlchemy included) in every worker;
+these import the parser and nothing else, so two of them cost about 50 MB.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import re
+import struct
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from evtrack.pubmed_xml import iter_records
+from evtrack.store.rows import PreparedRecord, prepare_record
+
+#: Bytes of articles per piece handed to a worker (some sixty records).
+PIECE_BYTES = 512 * 1024
+#: Files smaller than this are parsed in the main process: workers would not pay for themselves.
+MIN_PARALLEL_BYTES = 8 * PIECE_BYTES
+
+_END = b"</PubmedArticle>"
+_CLOSE = b"</PubmedArticleSet>"
+# What may precede the root in a file we cut: XML declaration, comments, a DOCTYPE without an
+# internal subset (so no entity declarations), whitespace. Anything else is parsed in one go.
+_PROLOG = re.compile(rb"(?:\s|<\?xml[^>]*\?>|<!--(?:[^-]|-(?!-))*-->|<!DOCTYPE[^\[>]*>)*"
+                     rb"<PubmedArticleSet(?:\s[^>]*)?>")
+_HEAD = 64 * 1024
+_LENGTH = struct.Struct("<Q")
+
+
+class _Unsplit(Exception):
+    """The rest of the file is for the sequential parser."""
+
+
+def default_workers() -> int:
+    """Parse workers by default: one per core (the main process mostly waits on SQLite)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+class ParsePool:
+    """Worker processes that parse pieces of PubMed XML files into rows, started when a file
+    first needs them and stopped when the pool is closed."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc.stdin:
+                proc.stdin.close()  # end of input: the worker exits
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+        self._procs = []
+
+    def records(self, path: Path) -> Iterator[PreparedRecord]:
+        """The records of one PubMed XML file as rows, in file order.
+
+        Large files are parsed in pieces by the workers; small files, or whatever the pieces
+        cannot cover, in this process. A fault in the file raises the parser's
+        :class:`~evtrack.errors.RecordParseError` after every record before it.
+        """
+        done = 0
+        if self.workers > 0 and _size(path) >= MIN_PARALLEL_BYTES:
+            try:
+                for piece in self._parallel(path):
+                    yield from piece
+                    done += len(piece)
+                return
+            except Exception:  # not swallowed: the sequential parse below meets the same
+                pass  # fault and reports precisely what and where it is
+        for i, record in enumerate(iter_records(path)):
+            if i >= done:
+                yield prepare_record(record)
+
+    def _parallel(self, path: Path) -> Iterator[list[PreparedRecord]]:
+        if not self._procs:
+            # The child finds evtrack where this process found it (a checkout, a venv …).
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            self._procs = [subprocess.Popen([sys.executable, "-m", "evtrack.parse_pool"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            env=env) for _ in range(self.workers)]
+        # One piece in flight per worker: a worker gets its next piece as soon as its result
+        # is read, so it parses while this process stores. Workers queue in the order of
+        # their pieces, so results come back in file order.
+        busy: deque[subprocess.Popen[bytes]] = deque()
+        try:
+            with open(path, "rb") as stream:
+                head, pieces = _pieces(stream)
+                for proc in self._procs:
+                    piece = next(pieces, None)
+                    if piece is None:
+                        break
+                    _send(proc.stdin, (head, piece))
+                    busy.append(proc)
+                while busy:
+                    proc = busy.popleft()
+                    status, payload = _receive(proc.stdout)
+                    if status != "ok":
+                        raise _Unsplit(payload)
+                    piece = next(pieces, None)
+                    if piece is not None:
+                        _send(proc.stdin, (head, piece))
+                        busy.append(proc)
+                    yield payload
+        finally:
+            if busy:  # abandoned half-way: their answers would be out of step, start afresh
+                for proc in self._procs:
+                    proc.kill()
+                self.close()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # let the sequential parser report it
+
+
+def _pieces(stream: BinaryIO) -> tuple[bytes, Iterator[bytes]]:
+    """The prolog with the root's start tag, and runs of whole articles after it."""
+    start = stream.read(_HEAD)
+    found = _PROLOG.match(start)
+    if found is None:
+        raise _Unsplit
+    head, rest = start[:found.end()], start[found.end():]
+
+    def pieces() -> Iterator[bytes]:
+        buffer = rest
+        while True:
+            data = stream.read(PIECE_BYTES)
+            buffer += data
+            cut = buffer.rfind(_END)
+            if cut >= 0 and (len(buffer) >= PIECE_BYTES or not data):
+                cut += len(_END)
+                yield buffer[:cut]
+                buffer = buffer[cut:]
+            if not data:
+                break
+        if buffer.strip() != _CLOSE:
+            raise _Unsplit  # a truncated file, trailing junk, a missing closing tag …
+    return head, pieces()
+
+
+def _parse_piece(head: bytes, piece: bytes) -> list[PreparedRecord]:
+    """One piece as a document of its own, parsed and turned into rows."""
+    document = io.BytesIO(b"".join((head, piece, _CLOSE)))
+    return [prepare_record(r) for r in iter_records(document)]
+
+
+def _send(stream: IO[bytes] | None, message: Any) -> None:
+    assert stream is not None
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes] | None) -> Any:
+    assert stream is not None
+    size = stream.read(_LENGTH.size)
+    if len(size) < _LENGTH.size:
+        raise _Unsplit("a parse worker stopped")
+    data = stream.read(_LENGTH.unpack(size)[0])
+    return pickle.loads(data)  # from our own worker, never from a file or the network
+
+
+def _serve() -> None:
+    """A worker: pieces in on stdin, ``("ok", rows)`` or ``("error", why)`` out on stdout."""
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        size = source.read(_LENGTH.size)
+        if len(size) < _LENGTH.size:
+            return  # the pool closed our input
+        head, piece = pickle.loads(source.read(_LENGTH.unpack(size)[0]))
+        try:
+            answer: tuple[str, Any] = ("ok", _parse_piece(head, piece))
+        except Exception as exc:  # reported, and the file is parsed again sequentially
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        _send(sink, answer)
+
+
+if __name__ == "__main__":
+    _serve()
