@@ -408,6 +408,31 @@ def test_truncated_file_yields_what_it_has_then_raises(entrez_fixtures: Path,
         next(records)
 
 
+class _Trickle(io.BytesIO):
+    """Hands out at most ``size`` bytes per read, as a slow network stream would."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        super().__init__(data)
+        self.size = size
+
+    def read(self, n: int | None = -1) -> bytes:
+        return super().read(self.size)
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 4096])
+@pytest.mark.parametrize("tail", [b"", b"\n", b"\n<PubmedArticle><MedlineCitation>"])
+def test_articles_complete_before_a_cut_are_all_read(size: int, tail: bytes) -> None:
+    # Whether the stream breaks just after an article, or inside the next one, and wherever
+    # the reads happen to end, every complete article comes out before the error.
+    data = document(article("1"), article("2"), article("3"))
+    cut = data[: data.rindex(b"</PubmedArticle>") + len(b"</PubmedArticle>")] + tail
+    records = []
+    with pytest.raises(RecordParseError, match="truncated or corrupted"):
+        for r in iter_records(_Trickle(cut, size)):
+            records.append(r.pmid)
+    assert records == ["1", "2", "3"]
+
+
 def test_latin1_bytes_are_an_error(entrez_fixtures: Path) -> None:
     # The 2008 pubmed2 re-saved as Latin-1 (no encoding declared): "Università" is not UTF-8.
     path = entrez_fixtures / HISTORICAL / "pubmed2.xml"
