@@ -91,6 +91,26 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
 
 
 @contextmanager
+def _one_try() -> Iterator[None]:
+    """Let Biopython send each request once; our loop in :meth:`NcbiSource._call` retries.
+
+    ``Bio.Entrez._open`` retries 429/5xx up to ``Entrez.max_tries`` times at once, without
+    waiting; nested in our backoff loop that turned one throttled attempt into a burst of three
+    requests, which during a rate-limit episode only earns more 429s. Must be entered with
+    ``_TIMEOUT_LOCK`` held, like :func:`_routed`; the module global is restored on exit.
+    """
+    if not hasattr(Entrez, "max_tries"):  # a Biopython without the inner loop
+        yield
+        return
+    previous = Entrez.max_tries
+    Entrez.max_tries = 1
+    try:
+        yield
+    finally:
+        Entrez.max_tries = previous
+
+
+@contextmanager
 def _routed(base_url: str | None) -> Iterator[None]:
     """Send the requests Biopython opens inside the block to ``base_url`` instead of NCBI.
 
@@ -310,16 +330,15 @@ class NcbiSource:
     def _call(self, utility: str, send: Callable[[], Any], parse: Callable[[bytes], T]) -> T:
         """One logical request: send, read the whole body, check and parse it; retry with backoff.
 
-        Biopython's ``_open`` already retries 429/5xx up to ``Entrez.max_tries`` (3) times, at
-        once and without sleeping; we do not change that module global, so each attempt here
-        may be up to three HTTP requests. Our loop adds the waiting NCBI needs.
+        Each attempt is exactly one HTTP request: Biopython's own immediate retries are turned
+        off for the call (:func:`_one_try`), so every retry here waits as NCBI asks.
         """
         last, status = "", None
         for attempt in range(1, self.max_attempts + 1):
             self._counts[utility] = self._counts.get(utility, 0) + 1
             retry_after, status = None, None
             try:
-                with _socket_timeout(self.timeout), _routed(self.base_url):
+                with _socket_timeout(self.timeout), _one_try(), _routed(self.base_url):
                     handle = send()
                     try:  # a plain-text answer comes wrapped in a TextIOWrapper: take the bytes
                         body = (handle.buffer if isinstance(handle, io.TextIOWrapper)

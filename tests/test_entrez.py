@@ -153,12 +153,11 @@ def esearch_body(ids: list[str], count: int | None = None, extra: str = "") -> b
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """Biopython's clock on paper, and its inner retry loop down to one try per attempt so the
-    fake sees exactly one request per attempt of ours (one test pins the default layering)."""
+    """Biopython's clock on paper. Its inner retry loop is left at the default: NcbiSource
+    itself keeps it to one try per attempt of ours."""
     fake = FakeClock()
     monkeypatch.setattr(Entrez, "time", fake)
     monkeypatch.setattr(Entrez._open, "previous", 0.0)
-    monkeypatch.setattr(Entrez, "max_tries", 1)
     monkeypatch.setattr(Entrez, "sleep_between_tries", 0)
     return fake
 
@@ -645,15 +644,17 @@ def test_transient_failures_are_retried(ncbi: Callable[..., FakeNcbi], failure: 
     assert source.search("q").pmids == ("1",) and sleeps == [0.25]
 
 
-def test_biopython_inner_retries_multiply_ours(
+def test_biopython_does_not_retry_inside_our_attempts(
         ncbi: Callable[..., FakeNcbi], monkeypatch: pytest.MonkeyPatch) -> None:
-    # Documented layering: Bio.Entrez retries 429/5xx max_tries (3) times at once, per attempt.
+    # Bio.Entrez would retry 429/5xx max_tries (3) times at once within each of our attempts,
+    # a burst that only earns more 429s: one request per attempt, each retry after a wait.
     monkeypatch.setattr(Entrez, "max_tries", 3)
     fake = ncbi(http_error(503))
     source, sleeps = make_source(max_attempts=2)
     with pytest.raises(EntrezError, match="503"):
         source.search("q")
-    assert len(fake.sent) == 6 and source.request_counts() == {"esearch": 2} and len(sleeps) == 1
+    assert len(fake.sent) == 2 and source.request_counts() == {"esearch": 2} and len(sleeps) == 1
+    assert Entrez.max_tries == 3  # the module global is the caller's again
 
 
 def _leaky_url_error(sent: Sent) -> URLError:
