@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
@@ -150,23 +151,35 @@ def claim_states(report: Report, notices: Mapping[str, tuple[str, ...]]) -> dict
 def take_snapshot(engine: Engine, run_id: int) -> int:
     """Store every claim's current state under ``run_id``; returns how many claims.
 
-    Called at the end of each successful refresh. Taking it twice for one run replaces it.
+    Taking it twice for one run replaces it. A refresh does the same in two steps
+    (:func:`snapshot_rows`, then :func:`store_snapshot` in the transaction that marks the run
+    ok), so no run is ever "ok" without its snapshot.
     """
+    rows = snapshot_rows(engine, run_id)
+    with engine.begin() as conn:
+        store_snapshot(conn, run_id, rows)
+    return len(rows)
+
+
+def snapshot_rows(engine: Engine, run_id: int) -> list[dict[str, Any]]:
+    """Each claim's state as the store holds it now, as ``claim_snapshots`` rows for ``run_id``."""
     report = build_report(engine)
     with read_snapshot(engine) as conn:
         notices = paper_notices(conn, {r.pmid for c in report.claims for r in c.links})
     now = utcnow()
-    rows = [{"run_id": run_id, "claim_id": s.claim_id, "taken_at": now, "score": s.score,
+    return [{"run_id": run_id, "claim_id": s.claim_id, "taken_at": now, "score": s.score,
              "support": s.support, "contradiction": s.contradiction, "certainty": s.certainty,
              "independent_groups": s.independent_groups,
              "links_json": json.dumps({p: [x.stance, x.tier, x.decider, x.retracted,
                                            list(x.notices)] for p, x in sorted(s.links.items())})}
             for s in claim_states(report, notices).values()]
-    with engine.begin() as conn:
-        conn.execute(delete(ClaimSnapshot).where(ClaimSnapshot.run_id == run_id))
-        if rows:
-            conn.execute(insert(ClaimSnapshot), rows)
-    return len(rows)
+
+
+def store_snapshot(conn: Connection, run_id: int, rows: list[dict[str, Any]]) -> None:
+    """Replace ``run_id``'s snapshot with ``rows`` inside the caller's transaction."""
+    conn.execute(delete(ClaimSnapshot).where(ClaimSnapshot.run_id == run_id))
+    if rows:
+        conn.execute(insert(ClaimSnapshot), rows)
 
 
 def _load_states(conn: Connection, run_id: int) -> dict[str, ClaimState]:

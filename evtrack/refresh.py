@@ -73,12 +73,8 @@ def refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
     :class:`~evtrack.errors.RefreshLockedError`.
     """
     with refresh_lock(engine, wait=wait, notify=notify):
-        summary = _locked_refresh(engine, claim_set, source, batch_size=batch_size,
-                                  follow_links=follow_links, step=step)
-        # Each claim's figures as this run left them: what `evtrack diff` compares against.
-        from evtrack.changes import take_snapshot  # evtrack.report imports this module
-        take_snapshot(engine, summary.run_id)
-        return summary
+        return _locked_refresh(engine, claim_set, source, batch_size=batch_size,
+                               follow_links=follow_links, step=step)
 
 
 def _locked_refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
@@ -97,6 +93,10 @@ def _locked_refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource,
     try:
         summary = _run(engine, claim_set, source, run_id, counts, batch_size, follow_links,
                        since.date() if since else None, step)
+        # Each claim's figures as this run left them: what `evtrack diff` compares against.
+        # Stored in the transaction that marks the run ok, so a kill cannot separate the two.
+        from evtrack.changes import snapshot_rows, store_snapshot  # changes imports report
+        snapshot = snapshot_rows(engine, run_id)
     except BaseException as exc:
         # Whatever was stored in finished batches stays; the run is marked so a rerun knows.
         with engine.begin() as conn:
@@ -105,6 +105,7 @@ def _locked_refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource,
                               error=str(exc) if isinstance(exc, EvtrackError) else repr(exc))
         raise
     with engine.begin() as conn:
+        store_snapshot(conn, run_id, snapshot)
         ledger.finish_run(conn, run_id, status="ok", requests=summary.requests, new=counts.new,
                           updated=counts.updated, links_new=summary.links_new)
     return summary

@@ -24,6 +24,7 @@ from evtrack.store.models import (
     LinkProvenance,
     Paper,
     PaperCorrection,
+    RefreshRun,
 )
 from evtrack.store.papers import load_records
 
@@ -158,3 +159,26 @@ def test_since_a_date_or_an_unknown_run(engine: Engine) -> None:
     assert past.since.run_id is None and "everything counts as new" in past.since.label
     with pytest.raises(NotFoundError, match="no run 99"):
         diff_since(engine, 99)
+
+
+def test_no_run_is_ok_without_its_snapshot(engine: Engine, claim_set: ClaimSet,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # Run 1 (the fixture) ended ok with a snapshot of every claim.
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ClaimSnapshot)
+                           .where(ClaimSnapshot.run_id == 1)) == len(claim_set.claims)
+    # The snapshot is the last step of a run: when it cannot be taken (here it raises, as a
+    # kill at that moment would stop it), the run is not marked ok, so `evtrack diff` never
+    # meets an ok run without figures to compare against.
+    def broken(engine: Engine, run_id: int) -> list[dict[str, object]]:
+        raise RuntimeError("stopped while taking the snapshot")
+
+    monkeypatch.setattr("evtrack.changes.snapshot_rows", broken)
+    with pytest.raises(RuntimeError, match="snapshot"):
+        run_refresh(engine, claim_set)
+    with engine.connect() as conn:
+        runs = conn.execute(select(RefreshRun.id, RefreshRun.status)
+                            .where(RefreshRun.kind == "refresh").order_by(RefreshRun.id)).all()
+        assert [tuple(r) for r in runs] == [(1, "ok"), (2, "failed")]
+        assert conn.scalar(select(func.count()).select_from(ClaimSnapshot)
+                           .where(ClaimSnapshot.run_id == 2)) == 0
