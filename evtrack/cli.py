@@ -131,7 +131,7 @@ def init(app: App) -> None:
               help="Offline only: also search these PubMed XML files/directories.")
 @click.option("--no-links", is_flag=True, help="Do not follow ELink refs/cited-by of cited papers.")
 @click.option("--wait", "wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
-              help="If another refresh is running on this database, wait up to SECONDS for it "
+              help="If a refresh or ingest is running on this database, wait up to SECONDS for it "
                    "[default: refuse at once].")
 @pass_app
 @_errors_to_click
@@ -182,9 +182,12 @@ def _summary_text(s: Any) -> str:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--wait", "wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="If a refresh or ingest is running on this database, wait up to SECONDS for "
+                   "it [default: refuse at once].")
 @pass_app
 @_errors_to_click
-def ingest(app: App, paths: tuple[str, ...]) -> None:
+def ingest(app: App, paths: tuple[str, ...], wait: float) -> None:
     """Import PubMed EFetch XML files or directories into the database.
 
     \b
@@ -192,7 +195,8 @@ def ingest(app: App, paths: tuple[str, ...]) -> None:
       evtrack ingest ~/Downloads/pubmed_result.xml ~/pubmed-xml/
     """
     from evtrack.ingest import ingest_files
-    result = ingest_files(app.engine, paths, step=_progress)
+    result = ingest_files(app.engine, paths, step=_progress, wait=wait,
+                          notify=lambda message: click.echo(message, err=True))
     c = result.counts
     click.echo(f"Ingest run {result.run_id}: {result.files} files, {c.new} new, {c.updated} "
                f"updated, {c.unchanged} unchanged"

@@ -4,18 +4,20 @@ Files are streamed and stored in batches, each batch one transaction. Large file
 by worker processes while this process writes (:mod:`evtrack.parse_pool`): parsing costs more
 CPU than writing, so on two cores this nearly doubles the rate. A bad file does not stop the
 others: its failure is reported with the file's name, and the records read before the fault
-are kept.
+are kept. An ingest holds the database's writer lock (:func:`evtrack.lock.refresh_lock`), so
+it never runs in the middle of a refresh, nor a refresh in the middle of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from evtrack.errors import EvtrackError
+from evtrack.lock import refresh_lock
 from evtrack.offline import xml_files
 from evtrack.parse_pool import ParsePool, default_workers
 from evtrack.refresh import Step, _no_progress
@@ -33,13 +35,22 @@ class IngestResult:
 
 
 def ingest_files(engine: Engine, paths: Iterable[str | Path], *, batch_size: int = 500,
-                 step: Step = _no_progress, workers: int | None = None) -> IngestResult:
+                 step: Step = _no_progress, workers: int | None = None, wait: float = 0.0,
+                 notify: Callable[[str], None] | None = None) -> IngestResult:
     """Import XML files and directories (searched recursively for ``*.xml``).
 
     ``workers`` is the number of parse processes for large files (default: one per core;
-    0 parses everything in this process).
+    0 parses everything in this process). When a refresh or another ingest is writing to the
+    database, wait up to ``wait`` seconds (``notify`` is told once) or raise
+    :class:`~evtrack.errors.RefreshLockedError`.
     """
     files = xml_files(paths)
+    with refresh_lock(engine, wait=wait, notify=notify, job="ingest"):
+        return _ingest(engine, files, batch_size, step, workers)
+
+
+def _ingest(engine: Engine, files: list[Path], batch_size: int, step: Step,
+            workers: int | None) -> IngestResult:
     with engine.begin() as conn:
         run_id = ledger.start_run(conn, "ingest", "file")
     result = IngestResult(run_id=run_id, files=len(files))

@@ -1,7 +1,9 @@
-"""The refresh lock: one refresh per database at a time, across processes and machines.
+"""The refresh lock: one writer job (refresh or ingest) per database at a time, across
+processes and machines.
 
 Two refreshes interleaving on one database would each decide what to fetch from the same
-stale picture and then collide on inserting the same papers. :func:`refresh_lock` makes the
+stale picture and then collide on inserting the same papers; an ingest in the middle of a
+refresh would change papers under its judging and its snapshot. :func:`refresh_lock` makes the
 second one wait (``wait`` seconds, telling the user once) or refuse with
 :class:`~evtrack.errors.RefreshLockedError`. Readers (``report``, ``export``, ``status``) never
 take it: they read committed snapshots and are not blocked.
@@ -53,13 +55,14 @@ Notify = Callable[[str], None]
 
 @contextmanager
 def refresh_lock(engine: Engine, *, wait: float = 0.0, notify: Notify | None = None,
-                 poll: float = POLL_SECONDS) -> Iterator[None]:
+                 poll: float = POLL_SECONDS, job: str = "refresh") -> Iterator[None]:
     """Hold the refresh lock of ``engine``'s database for the duration of the block.
 
     When another refresh holds it: with ``wait`` <= 0 raise
     :class:`~evtrack.errors.RefreshLockedError` at once; otherwise call ``notify`` once with a
     message saying who holds it, retry every ``poll`` seconds, and raise if it is still held
-    after ``wait`` seconds.
+    after ``wait`` seconds. ``job`` ("refresh", "ingest") is what a waiting user is told the
+    holder is doing.
 
     >>> with refresh_lock(engine, wait=60, notify=print):   # doctest: +SKIP
     ...     refresh(...)
@@ -69,10 +72,10 @@ def refresh_lock(engine: Engine, *, wait: float = 0.0, notify: Notify | None = N
         if not database or database == ":memory:" or database.startswith("file::memory:"):
             yield
             return
-        with _file_lock(Path(database).expanduser(), str(engine.url), wait, notify, poll):
+        with _file_lock(Path(database).expanduser(), str(engine.url), wait, notify, poll, job):
             yield
     elif dialect == "postgresql":
-        with _pg_lock(engine, wait, notify, poll):
+        with _pg_lock(engine, wait, notify, poll, job):
             yield
     else:
         raise StoreError(f"evtrack cannot lock a {dialect} database against two refreshes at "
@@ -90,17 +93,17 @@ def _acquire(try_once: Callable[[], bool], holder: Callable[[], str], what: str,
     if try_once():
         return
     if wait <= 0:
-        raise RefreshLockedError(f"another refresh is running on {what} ({holder()}); "
+        raise RefreshLockedError(f"another refresh or ingest is running on {what} ({holder()}); "
                                  "try again when it has finished, or pass --wait SECONDS")
     if notify is not None:
-        notify(f"Another refresh is running on {what} ({holder()}); "
+        notify(f"Another refresh or ingest is running on {what} ({holder()}); "
                f"waiting up to {wait:g} s for it to finish…")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
         if try_once():
             return
-    raise RefreshLockedError(f"another refresh is still running on {what} after waiting "
+    raise RefreshLockedError(f"another refresh or ingest is still running on {what} after waiting "
                              f"{wait:g} s ({holder()})")
 
 
@@ -139,14 +142,15 @@ else:
 def _holder_text(path: Path) -> str:
     try:
         info = json.loads(path.read_text(encoding="utf-8") or "{}")
-        return f"pid {info['pid']} on {info['host']} since {info['since']}"
+        return (f"evtrack {info.get('job', 'refresh')}, pid {info['pid']} on {info['host']} "
+                f"since {info['since']}")
     except (OSError, ValueError, KeyError, TypeError):
         return "holder unknown"
 
 
 @contextmanager
 def _file_lock(database: Path, what: str, wait: float, notify: Notify | None,
-               poll: float) -> Iterator[None]:
+               poll: float, job: str) -> Iterator[None]:
     path = lock_path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     # "a+" creates the file without truncating what the current holder wrote.
@@ -156,7 +160,7 @@ def _file_lock(database: Path, what: str, wait: float, notify: Notify | None,
         try:
             handle.seek(0)
             handle.truncate()
-            handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+            handle.write(json.dumps({"job": job, "pid": os.getpid(), "host": socket.gethostname(),
                                      "since": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"}))
             handle.flush()
             yield
@@ -179,11 +183,12 @@ def _pg_holder(conn: Connection) -> str:
 
 
 @contextmanager
-def _pg_lock(engine: Engine, wait: float, notify: Notify | None, poll: float) -> Iterator[None]:
+def _pg_lock(engine: Engine, wait: float, notify: Notify | None, poll: float,
+             job: str) -> Iterator[None]:
     # Autocommit: the lock belongs to the session, and an open transaction held for the whole
     # refresh would keep VACUUM from cleaning up behind it.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        name = f"evtrack refresh (pid {os.getpid()} on {socket.gethostname()})"[:63]
+        name = f"evtrack {job} (pid {os.getpid()} on {socket.gethostname()})"[:63]
         conn.execute(text("SELECT set_config('application_name', :name, false)"),
                      {"name": name})
 

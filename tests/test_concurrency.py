@@ -21,16 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, func, select
 
 from evtrack.claims import ClaimSet
 from evtrack.errors import RefreshLockedError
+from evtrack.ingest import ingest_files
 from evtrack.lock import refresh_lock
 from evtrack.refresh import refresh
 from evtrack.report import build_report
 from evtrack.resources import snapshot_files
 from evtrack.store.db import open_store
-from evtrack.store.models import RefreshRun, Verdict
+from evtrack.store.models import Paper, RefreshRun, Verdict
 from evtrack.testing import chaos
 from evtrack.testing.eutils_server import EutilsServer, Fault, records_of
 from evtrack.testing.ledger_check import canonical_dump, dump_difference
@@ -142,8 +143,8 @@ def test_a_second_refresh_refuses_a_third_waits_and_readers_go_on(
 
         refused = evtrack("--claims", str(claims_path), "refresh", env=env, cwd=tmp_path)
         assert refused.returncode == 1
-        assert refused.stderr.startswith("Error: another refresh is running on ")
-        assert f"(pid {first.pid} on " in refused.stderr
+        assert refused.stderr.startswith("Error: another refresh or ingest is running on ")
+        assert f"pid {first.pid} on " in refused.stderr and "evtrack refresh" in refused.stderr
         assert "--wait SECONDS" in refused.stderr
 
         waiting, waiting_err = start_refresh(env, tmp_path, claims_path, "waiting",
@@ -319,4 +320,22 @@ def test_a_killed_holder_leaves_no_stale_lock(db_url: str, tmp_path: Path) -> No
             holder.stdout.close()
     with refresh_lock(engine, wait=30):  # the kernel (or PostgreSQL) released it with the process
         pass
+    engine.dispose()
+
+
+def test_ingest_and_refresh_never_write_at_once(db_url: str) -> None:
+    engine = open_store(db_url)
+    files = snapshot_files()
+    with refresh_lock(engine), \
+            pytest.raises(RefreshLockedError, match=r"evtrack refresh\b"):  # a refresh runs
+        ingest_files(engine, files)
+    with engine.connect() as conn:  # refused before anything was written, the run included
+        assert conn.scalar(select(func.count()).select_from(Paper)) == 0
+        assert conn.scalar(select(func.count()).select_from(RefreshRun)) == 0
+    with refresh_lock(engine, job="ingest"), \
+            pytest.raises(RefreshLockedError, match=r"evtrack ingest\b"), \
+            refresh_lock(engine):  # an ingest is running: a refresh is told so
+        pass  # pragma: no cover
+    result = ingest_files(engine, files)  # released: it goes through
+    assert result.counts.new > 0 and not result.failures
     engine.dispose()
