@@ -117,3 +117,30 @@ def test_an_empty_database_is_migrated_to_head(db_url: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == \
             head_revision()
+
+
+def test_links_and_provenance_remember_the_runs_that_saw_them(engine: Engine,
+                                                               entrez_fixtures: Path) -> None:
+    from evtrack.store import ledger
+    from evtrack.store.models import Claim, Link, LinkProvenance
+
+    records = list(iter_records(entrez_fixtures / "pubmed1.xml"))
+    with engine.begin() as conn:
+        run1, run2 = (ledger.start_run(conn, "refresh", "offline") for _ in range(2))
+        store_records(conn, records, source="offline", run_id=run1)
+        conn.execute(Claim.__table__.insert(), [{"id": "X1", "claim_set": "t", "position": 0,
+                                                  "text": "x", "subject": "a", "relation": "r",
+                                                  "object": "b", "source_file": "t.toml"}])
+        first = [ledger.LinkRequest("X1", r.pmid, "query", "q1") for r in records]
+        assert ledger.record_links(conn, first, run_id=run1) == len(records)
+        # run 2 sees every link again by the same query, and one by a second query too
+        again = [*first, ledger.LinkRequest("X1", records[0].pmid, "query", "q2")]
+        assert ledger.record_links(conn, again, run_id=run2) == 0
+        prov = {(lid, d): (a, b) for lid, d, a, b in conn.execute(
+            select(LinkProvenance.link_id, LinkProvenance.detail, LinkProvenance.first_run_id,
+                   LinkProvenance.last_run_id))}
+        links = {lid: (a, b) for lid, a, b in conn.execute(
+            select(Link.id, Link.first_run_id, Link.last_run_id))}
+    assert len(links) == len(records) and set(links.values()) == {(run1, run2)}
+    assert sorted(set(prov.values())) == [(run1, run2), (run2, run2)]
+    assert sum(1 for (_lid, d) in prov if d == "q2") == 1

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, tuple_, update
 
 from evtrack import claims as cl
 from evtrack.errors import NotFoundError
@@ -155,18 +155,24 @@ def record_links(conn: Connection, requests: Iterable[LinkRequest], run_id: int)
     link_ids = _link_ids(conn, pairs)
     prov = {(link_ids[(r.claim_id, paper_ids[r.pmid])], r.kind, r.detail)
             for r in reqs if r.pmid in paper_ids}
-    have = set(conn.execute(select(LinkProvenance.link_id, LinkProvenance.kind,
-                                   LinkProvenance.detail)
-                            .where(LinkProvenance.link_id.in_({p[0] for p in prov}))).all())
+    have: set[tuple[int, str, str]] = set()
+    linked = sorted({p[0] for p in prov})
+    for i in range(0, len(linked), 500):
+        have.update(conn.execute(select(LinkProvenance.link_id, LinkProvenance.kind,
+                                        LinkProvenance.detail)
+                                 .where(LinkProvenance.link_id.in_(linked[i:i + 500]))).all())
     new_prov = [{"link_id": lid, "kind": k, "detail": d, "first_run_id": run_id,
                  "last_run_id": run_id} for lid, k, d in sorted(prov - have)]
     if new_prov:
         conn.execute(insert(LinkProvenance), new_prov)
     seen = sorted(prov & have)
-    for lid, k, d in seen:
-        conn.execute(update(LinkProvenance).where(
-            LinkProvenance.link_id == lid, LinkProvenance.kind == k, LinkProvenance.detail == d)
-            .values(last_run_id=run_id))
+    if seen:  # one executemany, not a statement per row: a rerun sees every link again
+        conn.execute(update(LinkProvenance)
+                     .where(LinkProvenance.link_id == bindparam("lid"),
+                            LinkProvenance.kind == bindparam("k"),
+                            LinkProvenance.detail == bindparam("d"))
+                     .values(last_run_id=run_id),
+                     [{"lid": lid, "k": k, "d": d} for lid, k, d in seen])
     return len(fresh)
 
 
