@@ -366,7 +366,10 @@ def report(app: App, fmt: str, output: str | None, claim_ids: tuple[str, ...],
         _emit(build_html(app.engine, app.claims(), claim_ids=ids, as_of=when, since=since,
                          priors=scoring), output)
         return
-    built = build_report(app.engine, ids, priors=scoring, as_of=when)
+    # The table and the claims CSV need no link beyond those they name: SQL aggregates count
+    # the rest (evtrack.store.summary). JSON and reference lists list every link.
+    built = build_report(app.engine, ids, priors=scoring, as_of=when,
+                         full=fmt not in ("table", "csv"))
     if fmt in ("ris", "bibtex"):
         from evtrack.bibexport import load_entries, render_references
         _emit(render_references(load_entries(app.engine, built), fmt), output)

@@ -4,6 +4,7 @@ reference managers (RIS, BibTeX)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,11 +13,12 @@ from sqlalchemy import Engine
 
 from evtrack.bibexport import load_entries, to_bibtex, to_ris
 from evtrack.changes import CHANGE_COLUMNS, Changes, changes_rows, diff_since
+from evtrack.csvsafe import LINE_END, neutralise, write_csv
 from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
-from evtrack.csvsafe import write_csv
 from evtrack.integrity import check_all
 from evtrack.render import claims_frame, links_frame
-from evtrack.report import Report
+from evtrack.report import ClaimReport, Report, iter_link_rows
+from evtrack.scoring import Priors
 from evtrack.verdicts import TrailRow
 
 #: verdicts.csv's columns, in order.
@@ -25,14 +27,47 @@ TRAIL_COLUMNS = ["verdict_id", "claim_id", "claim", "pmid", "title", "stance", "
                  "note", "tag", "current"]
 
 
-def export_csv(report: Report, out_dir: Path) -> list[tuple[Path, int]]:
-    """Write ``claims.csv`` and ``links.csv`` into ``out_dir``; returns (path, rows) pairs."""
+def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
+               priors: Priors | None = None, chunk: int = 50) -> list[tuple[Path, int]]:
+    """Write ``claims.csv`` and ``links.csv`` into ``out_dir``; returns (path, rows) pairs.
+
+    For a summary report (``build_report(full=False)``), whose claims hold only the links they
+    name, ``links.csv`` is streamed from ``engine`` ``chunk`` claims at a time
+    (:func:`evtrack.report.iter_link_rows`, with the report's ``priors``): the same file,
+    without a million rows in memory at once.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in (("claims.csv", claims_frame(report)), ("links.csv", links_frame(report))):
-        path = out_dir / name
-        write_csv(frame, path)
-        written.append((path, len(frame)))
+    claims = claims_frame(report)
+    write_csv(claims, out_dir / "claims.csv")
+    written = [(out_dir / "claims.csv", len(claims))]
+    path = out_dir / "links.csv"
+    if all(c.complete for c in report.claims):
+        links = links_frame(report)
+        write_csv(links, path)
+        written.append((path, len(links)))
+        return written
+    if engine is None:
+        raise ValueError("a summary report's links.csv is read from the store: pass engine")
+    rows = 0
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        part: list[ClaimReport] = []
+
+        def flush(first: bool) -> int:
+            frame = links_frame(dataclasses.replace(report, claims=part))
+            if first or len(frame):
+                neutralise(frame).to_csv(out, header=first, index=False,
+                                         lineterminator=LINE_END)
+            part.clear()
+            return len(frame)
+
+        first = True
+        for claim, rows_of_claim in iter_link_rows(engine, report, chunk=chunk, priors=priors):
+            part.append(dataclasses.replace(claim, links=rows_of_claim))
+            if len(part) >= chunk:
+                rows += flush(first)
+                first = False
+        rows += flush(first)
+    written.append((path, rows))
     return written
 
 

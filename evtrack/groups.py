@@ -23,6 +23,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 
@@ -41,6 +42,7 @@ def author_name(last_name: str | None, fore_name: str | None = None,
     return None
 
 
+@lru_cache(maxsize=1 << 16)  # names recur across papers and claims; folding them is not free
 def author_key(name: str) -> str:
     """The folded form used for matching: no accents, no case, no punctuation."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -108,7 +110,8 @@ def independent_groups(papers: Mapping[str, Iterable[str]],
     for pmid in authors:
         members[find(pmid)].append(pmid)
     groups = [AuthorGroup(key=root, pmids=tuple(sorted(pmids, key=_pmid_order)),
-                          shared_authors=shared_authors({p: papers[p] for p in pmids}))
+                          shared_authors=shared_authors({p: papers[p] for p in pmids})
+                          if len(pmids) > 1 else ())  # one paper shares nobody with itself
               for root, pmids in members.items()]
     groups.sort(key=lambda g: _pmid_order(g.key))
     return groups

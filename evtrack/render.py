@@ -31,7 +31,7 @@ def claims_frame(report: Report) -> pd.DataFrame:
             "independent_groups": c.score.independent_support,
             "groups": _groups_text(c), "top_papers": _top_text(c),
             "weakest_link": _weakest_text(report.chain, c.id),
-            "n_papers": len(c.links), "n_retracted": len(c.retracted),
+            "n_papers": c.n_papers, "n_retracted": len(c.retracted),
             "retracted_pmids": " ".join(r.pmid for r in c.retracted),
             "cited_refs": "; ".join(f"{x.citation} -> {x.pmid or '?'} [{x.stance or x.resolution}]"
                                     for x in c.cited),

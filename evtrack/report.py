@@ -5,17 +5,26 @@ HTML, and :mod:`evtrack.export` into CSV files. Every figure can be traced to PM
 
 Stance precedence for a link: the newest researcher verdict, else the curator's stance from the
 claims file, else the automatic judge. The design tier is the curator's when given, else the one
-inferred from publication types and MeSH.
+inferred from publication types and MeSH. Of two automatic judges on one link, the one whose
+judgement was written last speaks.
+
+Two ways to build it, with the same figures to the last bit (``tests/test_report_scale.py``):
+the full report loads every link of every claim (JSON, HTML, reference lists, ``evtrack
+audit`` and ``evtrack diff`` list them all); ``build_report(full=False)`` — the terminal table
+and the claims CSV — counts links with SQL aggregates (:mod:`evtrack.store.summary`, where the
+choice is argued) and loads only those that can move a score or that it names, a tenth of a
+large store's links; :func:`iter_link_rows` streams the rest, e.g. into ``links.csv``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, select
 from sqlalchemy.orm import Session
 
 from evtrack.chain import ChainReport, claim_chain
@@ -23,12 +32,14 @@ from evtrack.errors import NotFoundError
 from evtrack.groups import author_name, group_label, independent_groups, shared_authors
 from evtrack.refresh import CURATED_METHOD
 from evtrack.reliability import (
+    COUNTED_STANCES,
     JudgeReliability,
     VerdictCheck,
     judge_reliability,
     load_measured_error,
 )
 from evtrack.scoring import Evidence, Priors, Score, Scorer, default_priors
+from evtrack.store import summary
 from evtrack.store.db import read_snapshot
 from evtrack.store.models import (
     CitedReference,
@@ -87,6 +98,17 @@ class LinkRow:
                         group=self.group, method=self.auto_method)
 
 
+class _Placement(NamedTuple):
+    """Where SQL aggregates count a link (its paper's tier, its effective judgement's stance)
+    and where it belongs (a curator's design, a verdict's stance: see :func:`_summary_counts`)."""
+
+    claim_id: str
+    sql_tier: str
+    sql_stance: str
+    tier: str
+    stance: str
+
+
 @dataclass(frozen=True)
 class CitedStatus:
     key: str
@@ -131,6 +153,34 @@ class ClaimReport:
     def retracted(self) -> list[LinkRow]:
         return [r for r in self.links if r.retracted]
 
+    @property
+    def complete(self) -> bool:
+        """``links`` holds every linked paper (see :class:`ClaimSummary`)."""
+        return True
+
+    @property
+    def n_papers(self) -> int:
+        """How many papers are linked to the claim (within ``as_of``)."""
+        return len(self.links)
+
+
+@dataclass
+class ClaimSummary(ClaimReport):
+    """A claim's report whose ``links`` are only those it names one by one: every link that
+    counts for or against the claim, retracted papers, links with a verdict, papers the
+    article cites or the curator lists (``build_report(full=False)``). Every figure is the
+    full report's; :func:`iter_link_rows` gives the other links."""
+
+    n_linked: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return False
+
+    @property
+    def n_papers(self) -> int:
+        return self.n_linked
+
 
 @dataclass
 class Report:
@@ -145,13 +195,20 @@ class Report:
 
 
 def build_report(engine: Engine, claim_ids: list[str] | None = None,
-                 priors: Priors | None = None, as_of: date | None = None) -> Report:
+                 priors: Priors | None = None, as_of: date | None = None, *,
+                 full: bool = True) -> Report:
     """The support report for the given claims (all claims in the store when None).
 
     ``priors`` swaps the score's priors (default: the packaged file). The automatic judge's
     error rate is re-estimated from every verdict in the store, not only those on these claims.
     ``as_of`` keeps only papers published by that date (:func:`evtrack.timeline.published_by`):
     every figure is then what the evidence said at the time, judged as it is judged today.
+
+    ``full=False`` gives the same report — the same scores, certainty, counts, groups, chain —
+    with only the links it names one by one (:class:`ClaimSummary`): those that can move the
+    score, retracted papers, links with a verdict, papers the article cites or the curator
+    lists. The counts come from SQL aggregates (:mod:`evtrack.store.summary`), so a store
+    with a million links is reported in seconds; :func:`iter_link_rows` streams the rest.
     """
     priors = priors or default_priors()
     # A Session (not a bare Connection) so that select(Model) yields model objects; on one
@@ -166,10 +223,23 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
             if missing:
                 raise NotFoundError(f"no claim {', '.join(sorted(missing))} in the store "
                                     "(run `evtrack refresh` first, or check `evtrack claims list`)")
-        links = _link_rows(conn, [c.id for c in claims], priors.min_shared_authors, as_of)
+        ids = [c.id for c in claims]
+        # Every claim in the store: no IN list at all (a thousand claims would be one).
+        scope = list(claim_ids) if claim_ids else None
+        if full:
+            links = _link_rows(conn, ids, priors.min_shared_authors, as_of)
+            totals: dict[str, dict[str, dict[str, int]]] = {}
+        else:
+            placed: list[_Placement] = []
+            links = _link_rows(conn, ids, priors.min_shared_authors, as_of,
+                               base=summary.detail_links(conn, scope, as_of),
+                               placed=placed)
+            totals = _summary_counts(conn, scope, as_of, placed)
         judges = _judge_reliabilities(conn, priors)
         scorer = Scorer(priors, judges)
-        reports = [_claim_report(conn, c, links.get(c.id, []), scorer) for c in claims]
+        extras = _claim_extras(conn, ids)
+        reports = [_claim_report(c, links.get(c.id, []), scorer, extras,
+                                 None if full else totals.get(c.id, {})) for c in claims]
         run = conn.execute(select(RefreshRun).where(RefreshRun.status == "ok")
                            .order_by(RefreshRun.id.desc()).limit(1)).first()
     last = None
@@ -183,46 +253,71 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
                   judges=judges, priors=priors.source, as_of=as_of)
 
 
+def iter_link_rows(engine: Engine, report: Report, *, chunk: int = 50,
+                   priors: Priors | None = None) -> Iterator[tuple[ClaimReport, list[LinkRow]]]:
+    """Every link of every claim of ``report``, ``chunk`` claims at a time: each claim with
+    its full list of links (sorted as a full report sorts them). For a summary report
+    (``build_report(full=False)``) this is where the links it leaves out come from, without
+    holding them all at once. Read from the store as it is now, on one snapshot."""
+    min_shared = (priors or default_priors()).min_shared_authors
+    with read_snapshot(engine) as snapshot, Session(bind=snapshot) as conn:
+        for i in range(0, len(report.claims), chunk):
+            part = report.claims[i:i + chunk]
+            rows = _link_rows(conn, [c.id for c in part], min_shared, report.as_of)
+            for c in part:
+                yield c, rows.get(c.id, [])
+
+
 def _link_rows(conn: Session, claim_ids: list[str],
                min_shared_authors: int = 2,
-               as_of: date | None = None) -> dict[str, list[LinkRow]]:
-    base = conn.execute(
-        select(Link.id, Link.claim_id, Paper.id.label("paper_id"), Paper.pmid, Paper.title,
-               Paper.pub_year, Paper.pub_month, Paper.pub_day,
-               Paper.journal_iso, Paper.journal, Paper.doi, Paper.design_tier,
-               Paper.design_reason, Paper.is_retracted)
-        .join(Paper, Paper.id == Link.paper_id).where(Link.claim_id.in_(claim_ids))
-    ).all()
+               as_of: date | None = None, *,
+               base: Sequence[Row[*tuple[Any, ...]]] | None = None,
+               placed: list[_Placement] | None = None) -> dict[str, list[LinkRow]]:
+    """The rows of the links of ``claim_ids`` (or of the links in ``base`` only); with
+    ``placed``, where SQL aggregates count each of them too (:func:`_summary_counts`)."""
+    if base is None:
+        base = []
+        for part in summary.batches(claim_ids, 500):
+            base += conn.execute(summary.base_columns().where(Link.claim_id.in_(part))).all()
+    if as_of is not None:  # what could have been known then; judged as we judge it now
+        base = [r for r in base if published_by(r.pub_year, r.pub_month, r.pub_day, as_of)]
     ids = [r.id for r in base]
-    verdicts: dict[int, Verdict] = {}
-    for verdict in conn.scalars(select(Verdict).where(Verdict.link_id.in_(ids))
-                                .order_by(Verdict.created_at, Verdict.id)):
-        verdicts[verdict.link_id] = verdict  # newest wins
-    judgements: dict[tuple[int, str], Judgement] = {}
-    for (j,) in conn.execute(select(Judgement).where(Judgement.link_id.in_(ids))):
-        judgements[(j.link_id, CURATED_METHOD if j.method == CURATED_METHOD else "auto")] = j
+    verdicts: dict[int, Any] = {}
+    judgements: dict[tuple[int, str], Any] = {}
     provenance: dict[int, list[str]] = {}
-    for lid, kind, detail in conn.execute(
-            select(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
-            .where(LinkProvenance.link_id.in_(ids))
-            .order_by(LinkProvenance.kind, LinkProvenance.detail)):
-        provenance.setdefault(lid, []).append(f"{kind}:{detail}")
+    for part in summary.batches(ids):
+        for verdict in conn.execute(select(Verdict.link_id, Verdict.stance, Verdict.reviewer,
+                                     Verdict.note).where(summary.among(conn, Verdict.link_id, part))
+                              .order_by(Verdict.created_at, Verdict.id)):
+            verdicts[verdict.link_id] = verdict  # newest wins
+        # Of two automatic judges on one link, the one written last (highest id) speaks.
+        for j in conn.execute(select(Judgement.link_id, Judgement.method, Judgement.version,
+                                     Judgement.stance, Judgement.rationale,
+                                     Judgement.confidence, Judgement.decided_by)
+                              .where(summary.among(conn, Judgement.link_id, part))
+                              .order_by(Judgement.id)):
+            judgements[(j.link_id, CURATED_METHOD if j.method == CURATED_METHOD else "auto")] = j
+        for lid, kind, detail in conn.execute(
+                select(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
+                .where(summary.among(conn, LinkProvenance.link_id, part))
+                .order_by(LinkProvenance.kind, LinkProvenance.detail)):
+            provenance.setdefault(lid, []).append(f"{kind}:{detail}")
     designs = {(cid, pmid): d for cid, pmid, d in conn.execute(
         select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.design)
         .where(CuratedRef.claim_id.in_(claim_ids), CuratedRef.design.is_not(None)))}
     authors: dict[int, list[str]] = {}
-    paper_ids = list({r.paper_id for r in base})
-    for i in range(0, len(paper_ids), 500):  # stay under SQLite's bound-parameter limit
-        for a in conn.scalars(select(PaperAuthor)
-                              .where(PaperAuthor.paper_id.in_(paper_ids[i:i + 500]))
-                              .order_by(PaperAuthor.paper_id, PaperAuthor.position)):
-            name = author_name(a.last_name, a.fore_name, a.initials, a.collective_name)
+    paper_ids = sorted({r.paper_id for r in base})
+    for part in summary.batches(paper_ids):
+        for pid, last, fore, initials, collective in conn.execute(
+                select(PaperAuthor.paper_id, PaperAuthor.last_name, PaperAuthor.fore_name,
+                       PaperAuthor.initials, PaperAuthor.collective_name)
+                .where(summary.among(conn, PaperAuthor.paper_id, part))
+                .order_by(PaperAuthor.paper_id, PaperAuthor.position)):
+            name = author_name(last, fore, initials, collective)
             if name:
-                authors.setdefault(a.paper_id, []).append(name)
+                authors.setdefault(pid, []).append(name)
 
-    out: dict[str, list[LinkRow]] = {}
-    if as_of is not None:  # what could have been known then; judged as we judge it now
-        base = [r for r in base if published_by(r.pub_year, r.pub_month, r.pub_day, as_of)]
+    fields: dict[str, list[dict[str, Any]]] = {}
     for r in base:
         v = verdicts.get(r.id)
         cur, auto = judgements.get((r.id, CURATED_METHOD)), judgements.get((r.id, "auto"))
@@ -239,7 +334,10 @@ def _link_rows(conn: Session, claim_ids: list[str],
         cur_design = designs.get((r.claim_id, r.pmid))
         tier, tier_source = ((cur_design, "curator") if cur_design
                              else (r.design_tier, f"inferred: {r.design_reason}"))
-        out.setdefault(r.claim_id, []).append(LinkRow(
+        if placed is not None:
+            judged = cur.stance if cur else auto.stance if auto else "unjudged"
+            placed.append(_Placement(r.claim_id, r.design_tier, judged, tier, stance))
+        fields.setdefault(r.claim_id, []).append(dict(
             claim_id=r.claim_id, pmid=r.pmid, title=r.title, year=r.pub_year,
             journal=r.journal_iso or r.journal, doi=r.doi, tier=tier, tier_source=tier_source,
             stance=stance, decider=decider, decided_by=who, rationale=why, confidence=conf,
@@ -248,21 +346,49 @@ def _link_rows(conn: Session, claim_ids: list[str],
             auto_stance=auto.stance if auto else None,
             auto_method=f"{auto.method} {auto.version}" if auto else None,
             published=partial_iso(r.pub_year, r.pub_month, r.pub_day)))
-    for cid, rows in out.items():
-        out[cid] = _with_groups(rows, min_shared_authors)
+    out = {cid: _with_groups(rows, min_shared_authors) for cid, rows in fields.items()}
     for rows in out.values():
         rows.sort(key=lambda x: (x.stance != "supports", x.stance != "contradicts",
                                  -(x.year or 0), x.pmid))
     return out
 
 
-def _with_groups(rows: list[LinkRow], min_shared: int) -> list[LinkRow]:
+def _with_groups(rows: list[dict[str, Any]], min_shared: int) -> list[LinkRow]:
     """Give each link its independent group. Only papers that can count are grouped: a
     retracted paper, or one nobody judged as evidence, must not join two labs into one."""
-    counted = {r.pmid: r.authors for r in rows
-               if not r.retracted and r.stance in ("supports", "contradicts", "mixed")}
+    counted = {r["pmid"]: r["authors"] for r in rows
+               if not r["retracted"] and r["stance"] in COUNTED_STANCES}
     key = {pmid: g.key for g in independent_groups(counted, min_shared) for pmid in g.pmids}
-    return [dataclasses.replace(r, group=key.get(r.pmid)) for r in rows]
+    return [LinkRow(**r, group=key.get(r["pmid"])) for r in rows]
+
+
+def _summary_counts(conn: Session, claim_ids: list[str] | None, as_of: date | None,
+                    placed: list[_Placement]) -> dict[str, dict[str, dict[str, int]]]:
+    """Claim → design tier → stance bucket → links.
+
+    SQL counts the links per claim and paper's tier, and those of them whose effective
+    judgement says "mentions" (:mod:`evtrack.store.summary`); every other link starts as "not
+    judged". Every link whose effective judgement counts (supports, contradicts, mixed) is
+    among the links the summary loads, and so is every link a verdict decides or a curator's
+    design places: each loaded link moves from where SQL put it to its own bucket (for most,
+    that is no move at all).
+    """
+    totals = summary.tier_totals(conn, claim_ids, as_of)
+    mentions = summary.judged_counts(conn, claim_ids, as_of, ("mentions",))
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for cid, tiers in totals.items():
+        claim = out[cid] = {}
+        for tier, n in tiers.items():
+            m = mentions.get((cid, tier), Counter())["mentions"]
+            claim[tier] = {"supports": 0, "contradicts": 0, "mixed-or-mentions": m,
+                           "not-judged": n - m}
+    for x in placed:
+        sql = "mixed-or-mentions" if x.sql_stance == "mentions" else "not-judged"
+        out[x.claim_id][x.sql_tier][sql] -= 1
+        bucket = out[x.claim_id].setdefault(x.tier, dict.fromkeys(STANCE_BUCKETS, 0))
+        bucket[stance_bucket(x.stance)] += 1
+    return {cid: {t: b for t, b in tiers.items() if any(b.values())}
+            for cid, tiers in out.items()}
 
 
 def _judge_reliabilities(conn: Session, priors: Priors) -> list[JudgeReliability]:
@@ -285,7 +411,8 @@ def _judge_reliabilities(conn: Session, priors: Priors) -> list[JudgeReliability
                 select(Judgement.link_id, Judgement.method, Judgement.version, Judgement.stance,
                        Link.claim_id, Paper.pmid, Paper.design_tier)
                 .join(Link, Link.id == Judgement.link_id).join(Paper, Paper.id == Link.paper_id)
-                .where(Judgement.method != CURATED_METHOD)):
+                .where(Judgement.method != CURATED_METHOD,
+                       Judgement.link_id.in_(select(Verdict.link_id)))):
             if lid in newest:
                 checks[(method, version)].append(VerdictCheck(
                     tier=designs.get((cid, pmid)) or tier, judge_stance=stance,
@@ -297,15 +424,47 @@ def _judge_reliabilities(conn: Session, priors: Priors) -> list[JudgeReliability
             for (m, v), found in sorted(checks.items())]
 
 
-def _claim_report(conn: Session, c: Claim, links: list[LinkRow], scorer: Scorer) -> ClaimReport:
-    edges = conn.execute(select(ClaimEdge.to_claim, ClaimEdge.kind)
-                         .where(ClaimEdge.from_claim == c.id)).all()
-    queries = [(q.name, q.term, q.last_count) for (q,) in conn.execute(
-        select(ClaimQuery).where(ClaimQuery.claim_id == c.id).order_by(ClaimQuery.id))]
+class _ClaimExtras(NamedTuple):
+    """What a claim's report shows besides its links, for every reported claim at once."""
+
+    edges: dict[str, list[tuple[str, str]]]
+    queries: dict[str, list[tuple[str, str, int | None]]]
+    cited: dict[str, list[CitedReference]]
+    curated: dict[str, list[CuratedRef]]
+
+
+def _claim_extras(conn: Session, claim_ids: list[str]) -> _ClaimExtras:
+    """Edges, queries, cited references and curated evidence of ``claim_ids``: four queries
+    for all of them, not four per claim."""
+    extras = _ClaimExtras({}, {}, {}, {})
+    for part in summary.batches(claim_ids, 500):
+        for a, b, kind in conn.execute(select(ClaimEdge.from_claim, ClaimEdge.to_claim,
+                                              ClaimEdge.kind)
+                                       .where(ClaimEdge.from_claim.in_(part))):
+            extras.edges.setdefault(a, []).append((b, kind))
+        for cid, name, term, count in conn.execute(
+                select(ClaimQuery.claim_id, ClaimQuery.name, ClaimQuery.term,
+                       ClaimQuery.last_count)
+                .where(ClaimQuery.claim_id.in_(part)).order_by(ClaimQuery.id)):
+            extras.queries.setdefault(cid, []).append((name, term, count))
+        for cited in conn.scalars(select(CitedReference)
+                                  .where(CitedReference.claim_id.in_(part))
+                                  .order_by(CitedReference.id)):
+            extras.cited.setdefault(cited.claim_id, []).append(cited)
+        for curated in conn.scalars(select(CuratedRef).where(CuratedRef.claim_id.in_(part))
+                                    .order_by(CuratedRef.claim_id, CuratedRef.position)):
+            extras.curated.setdefault(curated.claim_id, []).append(curated)
+    return extras
+
+
+def _claim_report(c: Claim, links: list[LinkRow], scorer: Scorer, extras: _ClaimExtras,
+                  tier_counts: dict[str, dict[str, int]] | None = None) -> ClaimReport:
+    """The report of claim ``c``; ``tier_counts`` None: ``links`` are all its links, and the
+    counts are theirs; else a summary with these counts (:func:`_summary_counts`)."""
+    edges = extras.edges.get(c.id, [])
     by_pmid = {r.pmid: r for r in links}
     cited = []
-    for (ref,) in conn.execute(select(CitedReference).where(CitedReference.claim_id == c.id)
-                               .order_by(CitedReference.id)):
+    for ref in extras.cited.get(c.id, []):
         row = by_pmid.get(ref.resolved_pmid or "")
         cited.append(CitedStatus(
             key=ref.key, citation=ref.citation, pmid=ref.resolved_pmid or ref.given_pmid,
@@ -313,21 +472,25 @@ def _claim_report(conn: Session, c: Claim, links: list[LinkRow], scorer: Scorer)
             stance=row.stance if row else None, decided_by=row.decided_by if row else None))
     curated = [CuratedStatus(label=e.label, pmid=e.pmid, pmid_status=e.pmid_status, doi=e.doi,
                              stance=e.stance, note=e.note, in_store=(e.pmid or "") in by_pmid)
-               for (e,) in conn.execute(select(CuratedRef).where(CuratedRef.claim_id == c.id)
-                                        .order_by(CuratedRef.position))]
-    stance_counts = Counter(stance_bucket(r.stance) for r in links)
-    tiers: dict[str, dict[str, int]] = {}
-    for r in links:
-        bucket = tiers.setdefault(r.tier, dict.fromkeys(STANCE_BUCKETS, 0))
-        bucket[stance_bucket(r.stance)] += 1
-    return ClaimReport(
+               for e in extras.curated.get(c.id, [])]
+    if tier_counts is None:
+        tiers: dict[str, dict[str, int]] = {}
+        for r in links:
+            bucket = tiers.setdefault(r.tier, dict.fromkeys(STANCE_BUCKETS, 0))
+            bucket[stance_bucket(r.stance)] += 1
+    else:
+        tiers = tier_counts
+    stance_counts = {b: sum(v[b] for v in tiers.values()) for b in STANCE_BUCKETS}
+    fields = dict(
         id=c.id, text=c.text, subject=c.subject, relation=c.relation, object=c.object,
         leads_to=sorted(t for t, k in edges if k == "leads_to"),
         questions=sorted(t for t, k in edges if k == "questions"),
-        queries=queries, links=links, cited=cited, curated=curated,
+        queries=list(extras.queries.get(c.id, [])), links=links, cited=cited, curated=curated,
         score=scorer.score(r.evidence for r in links),
-        stance_counts={b: stance_counts.get(b, 0) for b in STANCE_BUCKETS},
-        tier_counts=tiers, group_labels=_group_labels(links))
+        stance_counts=stance_counts, tier_counts=tiers, group_labels=_group_labels(links))
+    if tier_counts is None:
+        return ClaimReport(**fields)  # type: ignore[arg-type]
+    return ClaimSummary(**fields, n_linked=sum(stance_counts.values()))  # type: ignore[arg-type]
 
 
 def _group_labels(links: list[LinkRow]) -> dict[str, str]:
@@ -336,4 +499,5 @@ def _group_labels(links: list[LinkRow]) -> dict[str, str]:
     for r in links:
         if r.group is not None:
             members.setdefault(r.group, {})[r.pmid] = r.authors
-    return {key: group_label(key, shared_authors(papers)) for key, papers in members.items()}
+    return {key: group_label(key, shared_authors(papers) if len(papers) > 1 else ())
+            for key, papers in members.items()}

@@ -1,0 +1,333 @@
+"""Report benchmark: the support report and the CSV export of a large store, ours against the
+naive way.
+
+    .venv/bin/python bench/report.py --workdir /tmp/evtrack-bench --runs 3
+    EVTRACK_DB=postgresql+psycopg://… .venv/bin/python bench/report.py --runs 3
+
+A store of ``--claims`` claims, ``--papers`` papers and ``--links`` claim–paper links (default
+1,000 / 200,000 / 1,000,000; :mod:`evtrack.testing.scale_store`: author lists that form
+independent groups, mostly automatic judgements, some curator stances and designs, some
+researcher verdicts, a few retractions) is written once with Core inserts — into
+``--workdir`` (SQLite, kept and reused) or into the PostgreSQL database ``EVTRACK_DB`` names
+(it must be empty, or hold this very store). Then, each in its own process, ``--runs`` times:
+
+* **report** — ``build_report(full=False)`` and the terminal table with every claim's details,
+  what ``evtrack report`` runs: SQL aggregates count the links, and only those that can move a
+  score (plus retracted, verdict, cited and curated ones) come into Python;
+* **claims.csv** — the same summary report written as ``claims.csv``
+  (what ``evtrack report --format csv`` and the first file of the export hold);
+* **links.csv** — every link, one row each, streamed from the store fifty claims at a time
+  (:func:`evtrack.report.iter_link_rows`) into ``links.csv``;
+* **baseline** — the naive way: ``pandas.read_sql`` of the joined links and papers, every
+  judgement, verdict, curated design and author into DataFrames, the stance precedence, the
+  counts per stance and tier in pandas, and the scores from the counted links (the same
+  :class:`evtrack.scoring.Scorer`, the judges' error re-estimated from the verdicts in pandas).
+
+The figures of the report and of the baseline must agree — every claim's counts and score, to
+the last bit — or the script stops with an error. Seconds are wall time of the measured call
+alone (not interpreter start); peak RSS is the worker's. Medians of ``--runs``; ratio =
+baseline seconds / ours. Targets (issue 5): report < 2 s, CSV export < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import machine, machine_line, median, peak_rss_mb, run_worker, table, verdict
+
+TARGET_S = 2.0
+KINDS = ("report", "claims_csv", "links_csv", "baseline")
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def store_url(args: argparse.Namespace, work: Path) -> str:
+    """The benchmark store's URL, written first when it is not there yet."""
+    from sqlalchemy import func, select
+
+    from evtrack.store.db import display_url, open_store
+    from evtrack.store.models import Claim, Link, Paper
+    from evtrack.testing.scale_store import SCALE_VERSION, fill_store
+
+    sizes = {"claims": args.claims, "papers": args.papers, "links": args.links}
+    url = os.environ.get("EVTRACK_DB")
+    if url:
+        engine = open_store(url)
+        with engine.connect() as conn:
+            found = {name: conn.execute(select(func.count()).select_from(model)).scalar_one()
+                     for name, model in (("claims", Claim), ("papers", Paper),
+                                         ("links", Link))}
+        if not any(found.values()):
+            print(f"writing the store into {display_url(url)} …", file=sys.stderr)
+            fill_store(engine, seed=args.seed, **sizes)
+        elif found != sizes:
+            raise SystemExit(f"{display_url(url)} holds {found}, not {sizes}: point "
+                             "EVTRACK_DB at an empty database")
+        engine.dispose()
+        return url
+    path = work / (f"report-c{args.claims}-p{args.papers}-l{args.links}-s{args.seed}"
+                   f"-v{SCALE_VERSION}.sqlite")
+    if not path.exists():
+        print(f"writing the store {path} …", file=sys.stderr)
+        partial = path.with_suffix(".part")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        engine = open_store(f"sqlite:///{partial}")
+        fill_store(engine, seed=args.seed, **sizes)
+        with engine.connect() as conn:  # fold the WAL into the file before it is renamed
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        partial.rename(path)  # never leave a half-written store under the cached name
+    return f"sqlite:///{path}"
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def digest(figures: dict[str, tuple[Any, ...]]) -> str:
+    """One hash of every claim's figures, to compare processes without shipping them."""
+    return hashlib.sha256(json.dumps(sorted(figures.items())).encode()).hexdigest()
+
+
+def report_figures(report: Any) -> dict[str, tuple[Any, ...]]:
+    return {c.id: (sorted(c.stance_counts.items()),
+                   sorted((t, sorted(b.items())) for t, b in c.tier_counts.items()),
+                   c.n_papers, len(c.retracted), c.score.score.hex()) for c in report.claims}
+
+
+def worker(kind: str, url: str, out: Path) -> dict[str, Any]:
+    from evtrack.export import export_csv
+    from evtrack.render import claims_frame, render
+    from evtrack.report import build_report
+    from evtrack.store.db import open_store
+
+    engine = open_store(url)  # schema checks are not part of the figure
+    result: dict[str, Any] = {}
+    start = time.perf_counter()
+    if kind == "report":
+        report = build_report(engine, full=False)
+        text = render(report, "table")
+        result["chars"] = len(text)
+        result["loaded_links"] = sum(len(c.links) for c in report.claims)
+        result["digest"] = digest(report_figures(report))
+    elif kind == "claims_csv":
+        from evtrack.csvsafe import write_csv
+        report = build_report(engine, full=False)
+        write_csv(claims_frame(report), out / "claims.csv")
+        result["rows"] = len(report.claims)
+    elif kind == "links_csv":
+        report = build_report(engine, full=False)
+        built = time.perf_counter()
+        written = export_csv(report, out, engine=engine)
+        result["rows"] = written[1][1]
+        result["stream_s"] = time.perf_counter() - built
+        result["mb"] = (out / "links.csv").stat().st_size / 1e6
+    else:
+        figures = baseline(engine)
+        result["digest"] = digest(figures)
+    result["seconds"] = time.perf_counter() - start
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def baseline(engine: Any) -> dict[str, tuple[Any, ...]]:
+    """The naive way: every row of the joined tables in DataFrames, figures in pandas."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from evtrack.groups import author_name, independent_groups
+    from evtrack.refresh import CURATED_METHOD
+    from evtrack.reliability import VerdictCheck, judge_reliability, load_measured_error
+    from evtrack.report import STANCE_BUCKETS
+    from evtrack.scoring import Evidence, Scorer, default_priors
+    from evtrack.store.models import CuratedRef, Judgement, Link, Paper, PaperAuthor, Verdict
+
+    priors = default_priors()
+    with engine.connect() as conn:
+        links = pd.read_sql(select(Link.id, Link.claim_id, Link.paper_id, Paper.pmid,
+                                   Paper.design_tier, Paper.is_retracted)
+                            .join(Paper, Paper.id == Link.paper_id), conn)
+        judgements = pd.read_sql(select(Judgement.id, Judgement.link_id, Judgement.method,
+                                        Judgement.version, Judgement.stance), conn)
+        verdicts = pd.read_sql(select(Verdict.id, Verdict.link_id, Verdict.stance,
+                                      Verdict.created_at), conn)
+        designs = pd.read_sql(select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.design)
+                              .where(CuratedRef.design.is_not(None)), conn)
+        authors = pd.read_sql(select(PaperAuthor.paper_id, PaperAuthor.position,
+                                     PaperAuthor.last_name, PaperAuthor.fore_name,
+                                     PaperAuthor.initials, PaperAuthor.collective_name), conn)
+    curated = judgements[judgements.method == CURATED_METHOD].set_index("link_id")
+    auto = (judgements[judgements.method != CURATED_METHOD].sort_values("id")
+            .drop_duplicates("link_id", keep="last").set_index("link_id"))
+    newest = (verdicts.sort_values(["created_at", "id"])
+              .drop_duplicates("link_id", keep="last").set_index("link_id"))
+    links = links.set_index("id")
+    links["auto_stance"] = auto.stance
+    links["auto_method"] = auto.method + " " + auto.version
+    links["decider"] = "none"
+    links.loc[links.auto_stance.notna(), "decider"] = "judge"
+    links.loc[links.index.isin(curated.index), "decider"] = "curator"
+    links.loc[links.index.isin(newest.index), "decider"] = "verdict"
+    links["stance"] = (newest.stance.reindex(links.index)
+                       .combine_first(curated.stance.reindex(links.index))
+                       .combine_first(links.auto_stance).fillna("unjudged"))
+    design = designs.drop_duplicates(["claim_id", "pmid"], keep="last")
+    links = links.reset_index().merge(design, on=["claim_id", "pmid"], how="left")
+    links["tier"] = links.design.fillna(links.design_tier)
+    links["bucket"] = links.stance.map({"supports": "supports", "contradicts": "contradicts",
+                                        "mixed": "mixed-or-mentions",
+                                        "mentions": "mixed-or-mentions"}).fillna("not-judged")
+    by_tier = links.groupby(["claim_id", "tier", "bucket"]).size()
+    n_retracted = links.groupby("claim_id").is_retracted.sum()
+    n_papers = links.groupby("claim_id").size()
+
+    # The judges' error, re-estimated from the verdicts on the links they judged.
+    checked = (judgements[(judgements.method != CURATED_METHOD)
+                          & judgements.link_id.isin(newest.index)]
+               .merge(links[["id", "tier"]], left_on="link_id", right_on="id"))
+    checks: dict[tuple[str, str], list[VerdictCheck]] = {
+        (m, v): [] for m, v in judgements.loc[judgements.method != CURATED_METHOD,
+                                              ["method", "version"]].drop_duplicates()
+        .itertuples(index=False)}
+    for row in checked.itertuples(index=False):
+        checks[(row.method, row.version)].append(VerdictCheck(
+            tier=row.tier, judge_stance=row.stance,
+            verdict_stance=newest.stance[row.link_id]))
+    measured = load_measured_error()
+    scorer = Scorer(priors, [judge_reliability(
+        found, method=m, version=v, fallback_error=priors.decider_error["judge"],
+        prior_strength=priors.judge_prior_strength, measured=measured)
+        for (m, v), found in sorted(checks.items())])
+
+    counted = links[links.stance.isin(["supports", "contradicts", "mixed"])
+                    & ~links.is_retracted.astype(bool)]
+    authors = authors.sort_values(["paper_id", "position"])
+    parts = authors[["last_name", "fore_name", "initials", "collective_name"]]
+    parts = parts.astype(object).where(parts.notna(), None)
+    authors["name"] = [author_name(*a) for a in parts.itertuples(index=False)]
+    names = authors.dropna(subset=["name"]).groupby("paper_id").name.apply(list)
+    figures: dict[str, tuple[Any, ...]] = {}
+    for cid, rows in links.groupby("claim_id"):
+        mine = counted[counted.claim_id == cid]
+        papers = {r.pmid: names.get(r.paper_id, []) for r in mine.itertuples()}
+        group = {p: g.key for g in independent_groups(papers, priors.min_shared_authors)
+                 for p in g.pmids}
+        score = scorer.score(Evidence(r.pmid, r.stance, r.tier, r.decider, False,
+                                      group=group.get(r.pmid),
+                                      method=r.auto_method if r.decider == "judge" else None)
+                             for r in mine.itertuples())
+        tiers = by_tier.loc[cid]
+        buckets = {b: int(tiers.xs(b, level="bucket").sum())
+                   if b in tiers.index.get_level_values("bucket") else 0
+                   for b in STANCE_BUCKETS}
+        figures[str(cid)] = (
+            sorted(buckets.items()),
+            sorted((t, sorted({b: int(tiers.get((t, b), 0)) for b in STANCE_BUCKETS}.items()))
+                   for t in tiers.index.get_level_values("tier").unique()),
+            int(n_papers[cid]), int(n_retracted[cid]), score.score.hex())
+        del rows
+    return figures
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--claims", type=int, default=1_000)
+    parser.add_argument("--papers", type=int, default=200_000)
+    parser.add_argument("--links", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=3, help="runs per variant (median)")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--workdir", type=Path,
+                        help="keep the SQLite store here (default: a temp dir)")
+    parser.add_argument("--worker", nargs=3, metavar=("KIND", "URL", "OUT"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, url, out = args.worker
+        print(json.dumps(worker(kind, url, Path(out))))
+        return
+
+    from sqlalchemy import make_url
+
+    me = Path(__file__).resolve()
+    with tempfile.TemporaryDirectory(prefix="evtrack-bench-") as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        url = store_url(args, work)
+        kinds = [k for k in KINDS if k != "baseline" or not args.no_baseline]
+        runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+        for run in range(args.runs):
+            for kind in kinds:
+                out = Path(tmp) / f"{kind}-{run}"
+                out.mkdir()
+                runs[kind].append(run_worker(me, ["--worker", kind, url, str(out)]))
+            print(f"  run {run + 1}/{args.runs}: " + ", ".join(
+                f"{k} {v[-1]['seconds']:.1f} s" for k, v in runs.items()), file=sys.stderr)
+    digests = {r["digest"] for k in ("report", "baseline") for r in runs.get(k, [])}
+    if len(digests) > 1:
+        raise SystemExit("the report's figures and the baseline's differ: "
+                         f"{sorted(digests)}")
+
+    results: dict[str, dict[str, Any]] = {}
+    for kind, rs in runs.items():
+        results[kind] = {"seconds": median([r["seconds"] for r in rs]),
+                         "peak_rss_mb": median([r["peak_rss_mb"] for r in rs]),
+                         "all_seconds": [round(r["seconds"], 3) for r in rs]}
+        for key in ("rows", "loaded_links", "mb", "stream_s"):
+            if key in rs[0]:
+                results[kind][key] = rs[0][key]
+    export_s = results["claims_csv"]["seconds"] + results["links_csv"]["stream_s"]
+    results["export"] = {"seconds": export_s, "peak_rss_mb": max(
+        results["claims_csv"]["peak_rss_mb"], results["links_csv"]["peak_rss_mb"])}
+    base = results.get("baseline", {}).get("seconds")
+    ratios = {k: base / results[k]["seconds"] for k in ("report", "claims_csv", "export")
+              if base}
+    backend = make_url(url).get_backend_name()
+
+    print(f"report benchmark — {machine_line()}")
+    print(f"{backend}; {args.claims:,} claims, {args.papers:,} papers, {args.links:,} links; "
+          f"medians of {args.runs} runs; seconds = wall clock of the call in its own process; "
+          f"ratio = baseline seconds / ours\n")
+    labels = {"report": "report: build (summary) + table",
+              "claims_csv": "claims.csv (summary report + write)",
+              "links_csv": "links.csv (summary report + streamed links)",
+              "export": "CSV export: claims.csv + links.csv",
+              "baseline": "baseline: pandas read_sql + figures"}
+    rows = []
+    for kind in ("report", "claims_csv", "links_csv", "export", "baseline"):
+        if kind not in results:
+            continue
+        r = results[kind]
+        rows.append([labels[kind], f"{r['seconds']:.2f}", f"{r['peak_rss_mb']:,.0f}",
+                     f"{ratios[kind]:.1f}x" if kind in ratios else "",
+                     f"< {TARGET_S:g} s" if kind in ("report", "export") else ""])
+    print(table(["", "seconds", "peak RSS MB", "vs baseline", "target"], rows))
+    checks = [(f"report < {TARGET_S:g} s", f"{results['report']['seconds']:.2f} s",
+               results["report"]["seconds"] < TARGET_S),
+              (f"CSV export (claims.csv + links.csv) < {TARGET_S:g} s", f"{export_s:.2f} s",
+               export_s < TARGET_S)]
+    print()
+    print(table(["target", "measured", ""], [[t, m, verdict(ok)] for t, m, ok in checks]))
+    print(json.dumps({"bench": "report", "machine": machine(), "backend": backend,
+                      "runs": args.runs, "seed": args.seed,
+                      "sizes": {"claims": args.claims, "papers": args.papers,
+                                "links": args.links},
+                      "results": results, "ratios": ratios,
+                      "figures_agree": len(digests) <= 1,
+                      "targets_met": all(ok for *_x, ok in checks)}))
+
+
+if __name__ == "__main__":
+    main()

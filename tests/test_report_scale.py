@@ -1,0 +1,244 @@
+"""The summary report (SQL aggregates, only the links it names) against the full report.
+
+``build_report(full=False)`` must give every figure ``build_report()`` gives — scores to the
+last bit, certainty, counts per stance and tier, groups, the chain's weakest link, retractions,
+citations — and the same table, claims CSV and (streamed) links CSV, on the ketamine store and
+on generated stores (:mod:`evtrack.testing.scale_store`), now and ``as_of`` a date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, func, select
+
+from evtrack.claims import load_claims
+from evtrack.export import export_csv
+from evtrack.offline import OfflineSource
+from evtrack.refresh import refresh
+from evtrack.render import render
+from evtrack.report import ClaimReport, Report, build_report, iter_link_rows
+from evtrack.resources import default_claims_dir, snapshot_files
+from evtrack.scoring import Evidence, Scorer
+from evtrack.store import ledger
+from evtrack.store.db import open_store
+from evtrack.store.models import Link
+from evtrack.testing.scale_store import fill_store
+
+if TYPE_CHECKING:
+    from conftest import DatabaseFactory
+
+COUNTED = ("supports", "contradicts", "mixed")
+
+
+@pytest.fixture(scope="module")
+def ketamine(databases: DatabaseFactory) -> Iterator[Engine]:
+    """The bundled claims refreshed offline, with researcher verdicts that override the
+    curator and the judge (and so move links between the aggregates' buckets)."""
+    url = databases.create()
+    engine = open_store(url)
+    refresh(engine, load_claims([default_claims_dir()]), OfflineSource.from_files(
+        snapshot_files()))
+    with engine.begin() as conn:
+        ledger.add_verdict(conn, "C6", "21677641", stance="contradicts", reviewer="A. Reviewer")
+        ledger.add_verdict(conn, "C2", "18202677", stance="mixed", reviewer="B. Reviewer")
+    yield engine
+    engine.dispose()
+    databases.drop(url)
+
+
+def assert_same_report(full: Report, summary: Report) -> None:
+    assert [c.id for c in summary.claims] == [c.id for c in full.claims]
+    assert summary.chain == full.chain
+    assert summary.judges == full.judges
+    for f, s in zip(full.claims, summary.claims, strict=True):
+        assert f.complete and not s.complete
+        assert s.score == f.score, f.id  # dataclass equality: every float to the last bit
+        assert s.stance_counts == f.stance_counts, f.id
+        assert s.tier_counts == f.tier_counts, f.id
+        assert s.n_papers == f.n_papers == len(f.links), f.id
+        assert s.retracted == f.retracted, f.id
+        assert (s.cited, s.curated, s.group_labels) == (f.cited, f.curated, f.group_labels)
+        assert (s.queries, s.leads_to, s.questions) == (f.queries, f.leads_to, f.questions)
+        # Its links are the full report's, in the same order, less those it need not name.
+        named = [r for r in f.links if (r.stance in COUNTED and not r.retracted) or r.retracted
+                 or r.decider == "verdict" or r.pmid in {x.pmid for x in f.cited}
+                 or r.pmid in {x.pmid for x in f.curated}]
+        assert s.links == [r for r in f.links if r in set(s.links)]
+        assert set(named) <= set(s.links), f.id
+    assert render(summary, "table") == render(full, "table")
+    assert render(summary, "csv") == render(full, "csv")
+
+
+@pytest.mark.parametrize("as_of", [None, date(2014, 10, 4), date(1990, 1, 1)])
+def test_the_summary_report_is_the_full_report_on_the_ketamine_store(
+        ketamine: Engine, as_of: date | None) -> None:
+    full = build_report(ketamine, as_of=as_of)
+    summary = build_report(ketamine, as_of=as_of, full=False)
+    assert_same_report(full, summary)
+    c6 = next(c for c in summary.claims if c.id == "C6")
+    if as_of is None:
+        assert any(r.decider == "verdict" for r in c6.links)
+
+
+def test_a_summary_for_some_claims_only(ketamine: Engine) -> None:
+    assert_same_report(build_report(ketamine, ["C6", "C2"]),
+                       build_report(ketamine, ["C6", "C2"], full=False))
+
+
+def test_the_streamed_links_csv_is_the_same_file(ketamine: Engine, tmp_path: Path) -> None:
+    full = export_csv(build_report(ketamine), tmp_path / "full")
+    streamed = export_csv(build_report(ketamine, full=False), tmp_path / "streamed",
+                          engine=ketamine, chunk=2)
+    assert [n for _p, n in streamed] == [n for _p, n in full]
+    for name in ("claims.csv", "links.csv"):
+        assert (tmp_path / "streamed" / name).read_bytes() == \
+            (tmp_path / "full" / name).read_bytes()
+    with pytest.raises(ValueError, match="pass engine"):
+        export_csv(build_report(ketamine, full=False), tmp_path / "nope")
+
+
+def test_iter_link_rows_gives_every_link_of_the_full_report(ketamine: Engine) -> None:
+    full = build_report(ketamine)
+    summary = build_report(ketamine, full=False)
+    streamed = {c.id: rows for c, rows in iter_link_rows(ketamine, summary, chunk=4)}
+    assert streamed == {c.id: c.links for c in full.claims}
+
+
+@pytest.fixture(scope="module")
+def generated(databases: DatabaseFactory) -> Iterator[Engine]:
+    url = databases.create()
+    engine = open_store(url)
+    fill_store(engine, claims=30, papers=1_500, links=6_000, seed=3)
+    yield engine
+    engine.dispose()
+    databases.drop(url)
+
+
+def test_the_generated_store_has_the_shape_the_benchmark_needs(generated: Engine) -> None:
+    report = build_report(generated)
+    links = [r for c in report.claims for r in c.links]
+    assert len(links) == 6_000
+    deciders = {r.decider for r in links}
+    assert deciders == {"judge", "curator", "verdict", "none"}
+    assert any(r.tier_source == "curator" for r in links)
+    assert any(r.retracted for r in links)
+    assert len({r.auto_method for r in links} - {None}) == 2
+    # Labs: some claims have groups of several papers.
+    assert any(len(g.pmids) > 1 for c in report.claims for g in c.score.groups)
+    assert report.chain is not None and report.chain.paths
+    with generated.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Link)).scalar_one() == 6_000
+
+
+def test_the_same_seed_writes_the_same_store(databases: DatabaseFactory) -> None:
+    dumps = []
+    for _ in range(2):
+        url = databases.create()
+        engine = open_store(url)
+        counts = fill_store(engine, claims=4, papers=100, links=250, seed=11)
+        dumps.append((counts, render(build_report(engine), "csv")))
+        engine.dispose()
+        databases.drop(url)
+    assert dumps[0] == dumps[1]
+    assert dumps[0][0].links == 250
+
+
+@pytest.mark.parametrize("as_of", [None, date(2008, 6, 15), date(2015, 1, 1)])
+def test_the_summary_report_is_the_full_report_on_a_generated_store(
+        generated: Engine, as_of: date | None) -> None:
+    assert_same_report(build_report(generated, as_of=as_of),
+                       build_report(generated, as_of=as_of, full=False))
+
+
+def test_the_summary_loads_a_fraction_of_the_links(generated: Engine) -> None:
+    summary = build_report(generated, full=False)
+    loaded = sum(len(c.links) for c in summary.claims)
+    assert sum(c.n_papers for c in summary.claims) == 6_000
+    assert loaded < 6_000 * 0.3
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), claims=st.integers(1, 6), papers=st.integers(20, 200),
+       share=st.floats(0.05, 0.9), as_of=st.one_of(st.none(), st.dates(date(1990, 1, 1),
+                                                                        date(2026, 1, 1))))
+def test_summary_equals_full_on_any_generated_store(
+        databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory, seed: int,
+        claims: int, papers: int, share: float, as_of: date | None) -> None:
+    links = max(claims, int(claims * papers * share))
+    url = databases.create()
+    engine = open_store(url)
+    try:
+        fill_store(engine, claims=claims, papers=papers, links=links, seed=seed)
+        full = build_report(engine, as_of=as_of)
+        summary = build_report(engine, as_of=as_of, full=False)
+        assert_same_report(full, summary)
+        out = tmp_path_factory.mktemp("csv")
+        export_csv(full, out / "full")
+        export_csv(summary, out / "summary", engine=engine, chunk=2)
+        assert (out / "summary" / "links.csv").read_bytes() == \
+            (out / "full" / "links.csv").read_bytes()
+    finally:
+        engine.dispose()
+        databases.drop(url)
+
+
+# --- The leave-one-out deltas: the scorer reuses each side's sorted factors ----------------
+
+
+def reference_score(scorer: Scorer, evidence: list[Evidence]) -> list[tuple[str, float]]:
+    """Every counted paper's leave-one-out delta the way the scorer computed it before:
+    re-rank its groups, re-sort every factor of both sides, multiply."""
+    pieces = scorer._pieces(evidence)
+    members: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, piece in enumerate(pieces):
+        members[(piece.side, piece.evidence.group_key)].append(i)
+    factors = {key: scorer._rank(pieces, idx)[0] for key, idx in members.items()}
+    s, c = scorer._sides(factors)
+    by_pmid: dict[str, list[int]] = defaultdict(list)
+    for i, piece in enumerate(pieces):
+        by_pmid[piece.evidence.pmid].append(i)
+    out = []
+    for pmid, mine in by_pmid.items():
+        without = dict(factors)
+        for key in {(pieces[i].side, pieces[i].evidence.group_key) for i in mine}:
+            without[key] = scorer._rank(pieces, [i for i in members[key] if i not in mine])[0]
+        s2, c2 = scorer._sides(without)
+        out.append((pmid, s * (1 - c) - s2 * (1 - c2)))
+    return sorted(out, key=lambda x: (-abs(x[1]), x[0]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["supports", "contradicts", "mixed", "mentions"]),
+                          st.sampled_from(["rct", "animal-in-vivo", "in-vitro", "review"]),
+                          st.sampled_from(["verdict", "curator", "judge"]),
+                          st.integers(0, 6), st.booleans()), max_size=60),
+       st.integers(0, 2**32))
+def test_leave_one_out_deltas_are_those_of_a_full_recount(
+        rows: list[tuple[str, str, str, int, bool]], seed: int) -> None:
+    evidence = [Evidence(str(100 + i), stance, tier, decider, retracted,
+                         group=f"g{group}" if group else None)
+                for i, (stance, tier, decider, group, retracted) in enumerate(rows)]
+    random.Random(seed).shuffle(evidence)
+    scorer = Scorer()
+    got = [(x.pmid, x.delta) for x in scorer.score(evidence).contributions]
+    assert got == reference_score(scorer, evidence)  # exact: not approx
+    assert all(math.isfinite(d) for _p, d in got)
+
+
+def test_a_claim_report_is_complete_and_counts_its_links() -> None:
+    report = ClaimReport(id="X", text="", subject="", relation="", object="", leads_to=[],
+                         questions=[], queries=[], links=[], cited=[], curated=[],
+                         score=Scorer().score([]))
+    assert report.complete and report.n_papers == 0
+    assert dataclasses.fields(report)  # a plain dataclass: asdict (JSON) is unchanged
