@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from evtrack.errors import EvtrackError
 from evtrack.lock import refresh_lock
 from evtrack.offline import xml_files
-from evtrack.parse_pool import ParsePool, default_workers
+from evtrack.parse_pool import ParsePool, default_workers, fewer_collections
 from evtrack.refresh import Step, _no_progress
 from evtrack.store import ledger
 from evtrack.store.papers import StoreCounts, store_prepared
@@ -60,7 +60,8 @@ def _ingest(engine: Engine, files: list[Path], batch_size: int, step: Step,
             result.counts.add(store_prepared(conn, batch, source="file", run_id=run_id))
 
     try:
-        with ParsePool(default_workers() if workers is None else workers) as pool:
+        with (ParsePool(default_workers() if workers is None else workers) as pool,
+              fewer_collections()):
             for f in step("Ingesting", files):
                 batch: list[PreparedRecord] = []
                 read = 0

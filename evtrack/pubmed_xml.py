@@ -363,15 +363,18 @@ def _author(elem: Element) -> Author:
             fore = _norm(child.text)
         elif tag == "Initials":
             initials = _norm(child.text)
+        elif tag == "AffiliationInfo":
+            for aff in child.iter("Affiliation"):
+                if text := _text(aff):
+                    affiliations.append(text)
         elif tag == "CollectiveName":
             collective = _text(child) or None
-        elif tag == "AffiliationInfo":
-            affiliations.extend(filter(None, map(_text, child.iter("Affiliation"))))
         elif tag == "Affiliation":  # DTDs of 2013 and before: directly under Author
-            affiliations.append(_text(child))
+            if text := _text(child):
+                affiliations.append(text)
         elif tag == "Identifier" and child.get("Source") == "ORCID":
             orcid = _norm(child.text)
-    return Author(last, fore, initials, collective, tuple(filter(None, affiliations)), orcid)
+    return Author(last, fore, initials, collective, tuple(affiliations), orcid)
 
 
 def _article_ids(id_list: Element | None) -> tuple[str | None, str | None, str | None,
@@ -397,6 +400,44 @@ def _article_ids(id_list: Element | None) -> tuple[str | None, str | None, str |
             elif kind != "pubmed":
                 others.append((kind, value))
     return pmid, doi, pmcid, others
+
+
+def _reference(ref: Element) -> Reference:
+    """A Reference: :func:`_article_ids` of its ArticleIdList without the other ids."""
+    pmid = doi = pmcid = None
+    id_list = ref.find("ArticleIdList")
+    if id_list is not None:
+        for item in id_list.iter("ArticleId"):
+            kind = item.get("IdType")
+            if kind == "pubmed":
+                if pmid is None:
+                    pmid = _norm(item.text)
+            elif kind == "doi":
+                if doi is None:
+                    doi = _norm(item.text)
+            elif kind == "pmc" and pmcid is None:
+                pmcid = _norm(item.text)
+    cite = ref.find("Citation")
+    return Reference(_text(cite) if cite is not None else "", pmid, doi, pmcid)
+
+
+def _mesh(heading: Element) -> MeshHeading | None:
+    """A MeshHeading (its first DescriptorName, its QualifierNames in order), or None for a
+    heading without a descriptor; one pass over the heading's children."""
+    descriptor = None
+    qualifiers = []
+    for child in heading:
+        tag = child.tag
+        if tag == "DescriptorName":
+            if descriptor is None:
+                descriptor = child
+        elif tag == "QualifierName":
+            qualifiers.append(MeshQualifier(_text(child), _norm(child.get("UI")),
+                                            child.get("MajorTopicYN") == "Y"))
+    if descriptor is None:
+        return None
+    return MeshHeading(_text(descriptor), _norm(descriptor.get("UI")),
+                       descriptor.get("MajorTopicYN") == "Y", tuple(qualifiers))
 
 
 def _under(parent: Element, child: str, grandchild: str) -> list[Element]:
@@ -460,14 +501,11 @@ def _record(article: Element, label: str, number: int) -> PaperRecord:
                 doi = _norm(eloc.text)
                 break
 
-    references = []
-    if pubmed_data is not None:
-        # iter() also reaches nested ReferenceLists and every one of several lists.
-        for ref in pubmed_data.iter("Reference"):
-            ref_pmid, ref_doi, ref_pmc, _ = _article_ids(ref.find("ArticleIdList"))
-            cite = ref.find("Citation")
-            references.append(Reference(_text(cite) if cite is not None else "",
-                                        ref_pmid, ref_doi, ref_pmc))
+    # iter() also reaches nested ReferenceLists and every one of several lists.
+    references = (tuple(map(_reference, pubmed_data.iter("Reference")))
+                  if pubmed_data is not None else ())
+    mesh = tuple(m for m in map(_mesh, _under(citation, "MeshHeadingList", "MeshHeading"))
+                 if m is not None)
 
     return PaperRecord(
         pmid=pmid,
@@ -484,19 +522,7 @@ def _record(article: Element, label: str, number: int) -> PaperRecord:
         pmcid=pmcid,
         other_ids=tuple(other_ids),
         language=_norm(art.findtext("Language")),
-        mesh=tuple(
-            MeshHeading(
-                descriptor=_text(d),
-                descriptor_ui=_norm(d.get("UI")),
-                major=d.get("MajorTopicYN") == "Y",
-                qualifiers=tuple(
-                    MeshQualifier(_text(q), _norm(q.get("UI")), q.get("MajorTopicYN") == "Y")
-                    for q in heading.findall("QualifierName")
-                ),
-            )
-            for heading in _under(citation, "MeshHeadingList", "MeshHeading")
-            if (d := heading.find("DescriptorName")) is not None
-        ),
+        mesh=mesh,
         publication_types=tuple(
             PublicationType(_text(p), _norm(p.get("UI")))
             for p in _under(art, "PublicationTypeList", "PublicationType")
@@ -509,7 +535,7 @@ def _record(article: Element, label: str, number: int) -> PaperRecord:
                        _norm(c.findtext("PMID")))
             for c in _under(citation, "CommentsCorrectionsList", "CommentsCorrections")
         ),
-        references=tuple(references),
+        references=references,
         status=_norm(citation.get("Status")),
         date_revised=_iso_date(citation.find("DateRevised")),
     )

@@ -83,3 +83,39 @@ def test_cli_reports_each_bad_file_and_exits_1(tmp_path: Path, entrez_fixtures: 
     assert result.exit_code == 1
     assert "2 new" in result.stdout
     assert "Error: " in result.stderr and "efetch_pmc.xml" in result.stderr
+
+
+def test_json_columns_and_hash_are_those_of_json_dumps() -> None:
+    # The rows are encoded by a C encoder built once (evtrack.store.rows); its text, and so
+    # the content hash, must stay byte for byte that of json.dumps(..., ensure_ascii=False).
+    import hashlib
+    import json
+
+    from evtrack.records import Author, MeshHeading, MeshQualifier, PaperRecord
+    from evtrack.store.rows import prepare_record
+
+    tricky = 'é "quoted" \\ back\nslash \u2028 \U0001f600 \x00'
+    record = PaperRecord(pmid="1", title=tricky, keywords=(tricky, "b"),
+                         other_ids=(("pii", tricky),),
+                         authors=(Author(last_name=tricky, affiliations=(tricky,)),),
+                         mesh=(MeshHeading(tricky,
+                                           qualifiers=(MeshQualifier(tricky, None, True),)),))
+    rows = prepare_record(record)
+    dumps = lambda value: json.dumps(value, ensure_ascii=False)  # noqa: E731
+    assert rows.paper[17] == dumps([tricky, "b"])  # keywords_json
+    assert rows.paper[18] == dumps([["pii", tricky]])  # other_ids_json
+    assert rows.children[0][0][4] == dumps([tricky])  # affiliations_json
+    assert rows.children[1][0][3] == dumps([[tricky, None, True]])  # qualifiers_json
+    expected = hashlib.sha256(dumps([rows.paper, rows.children]).encode()).hexdigest()
+    assert rows.digest == expected
+
+
+def test_fewer_collections_restores_the_collector() -> None:
+    import gc
+
+    from evtrack.parse_pool import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] > before[0] and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

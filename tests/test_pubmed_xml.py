@@ -344,6 +344,46 @@ def test_fallbacks_and_old_layouts() -> None:
     )
 
 
+def test_repeated_and_empty_ids_authors_and_headings() -> None:
+    # The edge cases of the single-pass loops: the first non-empty id of a kind wins, a
+    # repeated doi or pmc goes to the other ids (a repeated pubmed id is dropped), empty
+    # affiliations are dropped, a heading without a descriptor is skipped.
+    ids = ('<ArticleIdList><ArticleId IdType="doi"> </ArticleId>'
+           '<ArticleId IdType="pubmed">8</ArticleId><ArticleId IdType="pubmed">9</ArticleId>'
+           '<ArticleId IdType="doi">10.1/a</ArticleId><ArticleId IdType="doi">10.1/b</ArticleId>'
+           '<ArticleId IdType="pmc">PMC1</ArticleId><ArticleId IdType="pmc">PMC2</ArticleId>'
+           '<ArticleId>no kind</ArticleId><ArticleId IdType="pii"> S1 \n x </ArticleId>'
+           "</ArticleIdList>")
+    reference = ("<ReferenceList><Reference><Citation> A  cited\n paper. </Citation>"
+                 '<ArticleIdList><ArticleId IdType="pubmed"></ArticleId>'
+                 '<ArticleId IdType="pubmed">11</ArticleId><ArticleId IdType="pubmed">12'
+                 '</ArticleId><ArticleId IdType="doi">10.2/x</ArticleId>'
+                 '<ArticleId IdType="pii">P</ArticleId></ArticleIdList></Reference>'
+                 "</ReferenceList>")
+    xml = document(article(
+        "8",
+        inside=("<ArticleTitle>T</ArticleTitle><AuthorList><Author><LastName> Two  Words "
+                "</LastName><ForeName> </ForeName><AffiliationInfo><Affiliation> </Affiliation>"
+                "</AffiliationInfo><AffiliationInfo><Affiliation>Lab  A.</Affiliation>"
+                "<Affiliation>Lab B.</Affiliation></AffiliationInfo><Affiliation>Old.</Affiliation>"
+                '<Identifier Source="ORCID"> 0000-1 </Identifier></Author></AuthorList>'),
+        after=('<MeshHeadingList><MeshHeading><QualifierName UI="Q1">lost</QualifierName>'
+               '</MeshHeading><MeshHeading><QualifierName UI=" Q2 " MajorTopicYN="Y">first'
+               '</QualifierName><DescriptorName UI="D1" MajorTopicYN="Y">Rats</DescriptorName>'
+               '<DescriptorName UI="D2">Mice</DescriptorName><QualifierName>second'
+               "</QualifierName></MeshHeading></MeshHeadingList>"),
+        data=ids + reference,
+    ))
+    (r,) = parse_records(xml)
+    assert (r.doi, r.pmcid) == ("10.1/a", "PMC1")
+    assert r.other_ids == (("doi", "10.1/b"), ("pmc", "PMC2"), ("", "no kind"), ("pii", "S1 x"))
+    assert r.authors == (Author(last_name="Two Words", affiliations=("Lab A.", "Lab B.", "Old."),
+                                orcid="0000-1"),)
+    assert r.mesh == (MeshHeading("Rats", "D1", True, (
+        MeshQualifier("first", "Q2", True), MeshQualifier("second", None, False))),)
+    assert r.references == (Reference("A cited paper.", pmid="11", doi="10.2/x"),)
+
+
 def test_book_articles_are_skipped() -> None:
     book = ("<PubmedBookArticle><BookDocument><PMID>20301295</PMID><ArticleTitle>A chapter"
             "</ArticleTitle></BookDocument></PubmedBookArticle>")
