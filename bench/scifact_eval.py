@@ -15,6 +15,14 @@ With ``--folds K`` the judge and the claim-only baseline are refitted on K−1 f
 claims and scored on the held-out fold (claims never straddle folds): use it on the training
 split. Without it the shipped model is scored as is and the baseline is fitted on
 ``--train-claims``: use it on a split the model never saw.
+
+``--judge lexical`` (the default, also called ``default``) scores the dependency-free judge;
+``--judge embed`` the embedding judge of the ``evtrack[embed]`` extra (all-MiniLM-L6-v2 vectors
+under two linear heads). For the embedding judge the time per pair includes encoding the claim,
+the title and every sentence. With ``--folds`` every text is encoded once and its vector kept
+for the later folds (the vectors do not depend on the fold), so the time per pair is measured
+apart, afterwards: the last fold's heads judging the first ``--time-sample`` pairs (default 100)
+with a fresh encoder that has seen none of them.
 """
 
 from __future__ import annotations
@@ -26,23 +34,35 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from evtrack.judge import LEXICAL_METHOD, judge_text
+from evtrack.judge import EMBED_METHOD, LEXICAL_METHOD, judge_text
 from evtrack.judge_eval import Pair, Scores, corpus_texts, folds, load_pairs, score
 from evtrack.judge_model import LABELS, LexicalModel, load_model
 from evtrack.judge_train import idf_table, train_claim_only, train_lexical
+
+if TYPE_CHECKING:
+    from evtrack.judge_embed import EmbedModel, Encoder
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "scifact"
 STANCE_LABEL = {"supports": "SUPPORT", "contradicts": "CONTRADICT"}
 
 
-def judge_pairs(pairs: Sequence[Pair], model: LexicalModel
+def judge_pairs(pairs: Sequence[Pair], model: LexicalModel, *,
+                embed_model: EmbedModel | None = None, encoder: Encoder | None = None
                 ) -> tuple[list[str], list[tuple[int, ...]], list[float], float]:
-    """Labels, rationales, confidences and total seconds of the default judge on ``pairs``."""
+    """Labels, rationales, confidences and total seconds of the judge on ``pairs``.
+
+    With ``embed_model`` the embedding judge (``encoder`` reads the texts), else the lexical one.
+    """
     labels, rationales, confidences = [], [], []
     start = time.perf_counter()
     for p in pairs:
-        j = judge_text(p.claim, p.sentences, title=p.title, model=model)
+        if embed_model is not None:
+            j = judge_text(p.claim, p.sentences, title=p.title, judge="embed",
+                           embed_model=embed_model, encoder=encoder)
+        else:
+            j = judge_text(p.claim, p.sentences, title=p.title, model=model)
         labels.append(STANCE_LABEL.get(j.stance, "NOT ENOUGH INFO"))
         rationales.append(j.rationale_indices)
         confidences.append(j.confidence)
@@ -77,10 +97,11 @@ CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 1.01))
 
 
 def error_rates(s: Scores, *, version: str, measured_on: str,
-                bands: list[dict[str, object]]) -> dict[str, object]:
+                bands: list[dict[str, object]], method: str = LEXICAL_METHOD
+                ) -> dict[str, object]:
     """The judge's measured reliability in the schema the support score reads."""
     return {
-        "method": LEXICAL_METHOD,
+        "method": method,
         "version": version,
         "measured_on": measured_on,
         "dataset": measured_on,
@@ -99,13 +120,33 @@ def error_rates(s: Scores, *, version: str, measured_on: str,
     }
 
 
+def merge_error_rates(path: Path, entry: dict[str, object]) -> object:
+    """``entry`` in place of the file's entry for the same method; other judges' entries kept.
+
+    One judge gives one object (the file's original form); several give a list.
+    """
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = []
+    kept = [e for e in (old if isinstance(old, list) else [old])
+            if isinstance(e, dict) and e.get("method") != entry["method"]]
+    entries = sorted([*kept, entry], key=lambda e: str(e.get("method")))
+    return entries if len(entries) > 1 else entry
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--claims", type=Path, default=SCIFACT / "claims_train.jsonl")
     ap.add_argument("--corpus", type=Path, default=SCIFACT / "corpus.jsonl")
     ap.add_argument("--folds", type=int, default=0, help="cross-validate with K folds")
-    ap.add_argument("--judge", choices=("default",), default="default",
-                    help="which judge to score (default: what refresh uses)")
+    ap.add_argument("--judge", choices=("lexical", "default", "embed"), default="lexical",
+                    help="lexical (alias: default): the dependency-free judge refresh uses by "
+                         "default; embed: the embedding judge of evtrack[embed]")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads for --judge embed (default: 2)")
+    ap.add_argument("--time-sample", type=int, default=100, metavar="N",
+                    help="--judge embed --folds: time the judge on N pairs, uncached")
     ap.add_argument("--model", type=Path, help="a model file other than the shipped one")
     ap.add_argument("--train-claims", type=Path, default=SCIFACT / "claims_train.jsonl",
                     help="claims the baseline is fitted on when not cross-validating")
@@ -113,6 +154,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     ap.add_argument("--write-error-rates", type=Path, metavar="PATH",
                     help="write the measured error rates (JSON) for the support score")
     args = ap.parse_args(argv)
+    if args.judge == "default":
+        args.judge = "lexical"
+    embed = args.judge == "embed"
+    encoder: Encoder | None = None
+    if embed:
+        from evtrack.judge_embed import MiniLMEncoder, require
+        require()
+        import torch
+        torch.set_num_threads(args.threads)
+        encoder = MiniLMEncoder()
 
     pairs = load_pairs(args.claims, args.corpus)
     if args.limit:
@@ -125,13 +176,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     conf: list[float] = []
     base: list[str] = []
     seconds = 0.0
+    timed = 0  # pairs timed, when not all of them
     per_fold: list[tuple[Scores, Scores]] = []
+    method = EMBED_METHOD if embed else LEXICAL_METHOD
     if args.folds and args.folds > 1:
         idf, default_idf = idf_table(corpus_texts(args.corpus))
         order: list[Pair] = []
+        train_encoder = None
+        if embed:
+            from evtrack.judge_embed import CachedEncoder
+            from evtrack.judge_embed_train import lexical_base, train_embed
+            assert encoder is not None
+            train_encoder = CachedEncoder(encoder)
         for train, test in folds(pairs, args.folds):
-            model = train_lexical(train, idf, default_idf, version=load_model().version)
-            labels, rationales, confidences, secs = judge_pairs(test, model)
+            if embed:
+                assert train_encoder is not None
+                model = load_model()
+                emb = train_embed(train, lexical_base(idf, default_idf), train_encoder)
+                labels, rationales, confidences, secs = judge_pairs(
+                    test, model, embed_model=emb, encoder=train_encoder)
+            else:
+                model = train_lexical(train, idf, default_idf, version=load_model().version)
+                labels, rationales, confidences, secs = judge_pairs(test, model)
             baseline = train_claim_only(train)
             b = [baseline.predict(p.claim) for p in test]
             per_fold.append((score([p.label for p in test], labels,
@@ -146,22 +212,39 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         gold = [p.label for p in order]
         gold_r = [p.rationale for p in order]
         measured_on = f"{args.claims.name}, {args.folds}-fold cross-validation by claim"
-        model_version = load_model().version
+        if embed:
+            from evtrack.judge_embed import MiniLMEncoder as Fresh
+            from evtrack.judge_embed import load_embed_model
+            model_version = load_embed_model().version
+            sample = pairs[: max(1, args.time_sample)]
+            *_x, secs = judge_pairs(sample, load_model(), embed_model=emb, encoder=Fresh())
+            timed = len(sample)
+            seconds = secs
+        else:
+            model_version = load_model().version
+    elif embed:
+        from evtrack.judge_embed import load_embed_model
+        emb = load_embed_model(args.model)
+        pred, pred_r, conf, seconds = judge_pairs(pairs, load_model(), embed_model=emb,
+                                                  encoder=encoder)
+        measured_on = f"{args.claims.name}, shipped heads ({emb.trained_on})"
+        model_version = emb.version
     else:
         model = load_model(args.model)
         pred, pred_r, conf, seconds = judge_pairs(pairs, model)
+        measured_on = f"{args.claims.name}, shipped model ({model.trained_on})"
+        model_version = model.version
+    if not (args.folds and args.folds > 1):
         train_pairs = load_pairs(args.train_claims, args.corpus)
         baseline = train_claim_only(train_pairs)
         base = [baseline.predict(p.claim) for p in pairs]
-        measured_on = f"{args.claims.name}, shipped model ({model.trained_on})"
-        model_version = model.version
     majority = Counter(gold if args.folds else [p.label for p in load_pairs(
         args.train_claims, args.corpus)]).most_common(1)[0][0]
 
     s = score(gold, pred, gold_r, pred_r)
     sb = score(gold, base)
     sm = score(gold, [majority] * len(gold))
-    ms = 1000 * seconds / max(1, len(gold))
+    ms = 1000 * seconds / max(1, timed or len(gold))
     print(f"SciFact-format split: {args.claims} ({len(gold)} claim-abstract pairs); "
           f"{measured_on}")
     print(HEADER)
@@ -180,16 +263,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     print("  by confidence: " + ", ".join(
         f"[{b['min']}, {b['max']}): {b['committed']} calls, wrong {b['error_rate']}"
         for b in bands))
-    print(f"speed: {ms:.2f} ms per claim-abstract pair (one CPU thread, pure Python)")
+    print(f"speed: {ms:.2f} ms per claim-abstract pair ("
+          + (f"all-MiniLM-L6-v2 on CPU, {args.threads} torch threads, nothing cached"
+             + (f", {timed} pairs timed)" if timed else ")") if embed
+             else "one CPU thread, pure Python)"))
     if args.write_error_rates:
         args.write_error_rates.parent.mkdir(parents=True, exist_ok=True)
+        entry = error_rates(s, version=model_version, measured_on=measured_on, bands=bands,
+                            method=method)
+        if embed:
+            entry["command"] = entry["command"].replace("--folds", "--judge embed --folds")
         args.write_error_rates.write_text(json.dumps(
-            error_rates(s, version=model_version, measured_on=measured_on, bands=bands),
-            indent=1) + "\n",
+            merge_error_rates(args.write_error_rates, entry), indent=1) + "\n",
             encoding="utf-8")
         print(f"wrote {args.write_error_rates}")
     result: dict[str, object] = {
-        "bench": "scifact_eval", "judge": args.judge, "folds": args.folds, "n": s.n,
+        "bench": "scifact_eval", "judge": args.judge, "method": method, "folds": args.folds,
+        "n": s.n,
         "accuracy": round(s.accuracy, 4), "macro_f1": round(s.macro_f1, 4),
         "rationale_f1": round(r["f1"], 4), "error_rate": round(s.error_rate, 4),
         "ms_per_pair": round(ms, 3), "baseline_macro_f1": round(sb.macro_f1, 4),

@@ -133,10 +133,14 @@ def init(app: App) -> None:
 @click.option("--wait", "wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
               help="If a refresh or ingest is running on this database, wait up to SECONDS for it "
                    "[default: refuse at once].")
+@click.option("--judge", type=click.Choice(["lexical", "embed"]), default="lexical",
+              envvar="EVTRACK_JUDGE", show_default=True, show_envvar=True,
+              help="Stance judge: lexical (built in) or embed (the evtrack[embed] extra, "
+                   "docs/judge.md).")
 @pass_app
 @_errors_to_click
 def refresh(app: App, offline: bool, source_dir: tuple[str, ...], no_links: bool,
-            wait: float) -> None:
+            wait: float, judge: str) -> None:
     """Find, fetch, store, link and judge the evidence for every claim.
 
     Online with an NCBI email (--email or NCBI_EMAIL); otherwise on the bundled snapshot.
@@ -151,6 +155,11 @@ def refresh(app: App, offline: bool, source_dir: tuple[str, ...], no_links: bool
         app.settings = dataclasses.replace(app.settings, offline=True)
     if source_dir and app.settings.online:
         raise click.UsageError("--source-dir is for offline refreshes; add --offline")
+    if judge == "embed":
+        from evtrack.judge_embed import EMBED_METHOD, load_embed_model, require
+        require()
+        click.echo(f"Judging with the embedding judge ({EMBED_METHOD} "
+                   f"{load_embed_model().version}, {load_embed_model().encoder}).", err=True)
     claim_set = app.claims()
     source = app.source(source_dir)
     if source.name == "offline":
@@ -160,7 +169,7 @@ def refresh(app: App, offline: bool, source_dir: tuple[str, ...], no_links: bool
                    f"plus papers already stored ({len(source)} records).", err=True)  # type: ignore[arg-type]
     summary = run_refresh(app.engine, claim_set, source, follow_links=not no_links,
                           step=_progress, wait=wait,
-                          notify=lambda message: click.echo(message, err=True))
+                          notify=lambda message: click.echo(message, err=True), judge=judge)
     click.echo(_summary_text(summary))
 
 

@@ -21,6 +21,10 @@ Two layers, both deterministic and dependency-free (docs/judge.md has the detail
    all there is for a claim without structure. Its measured error rate is in
    ``evtrack/data/judge_error_rates.json``.
 
+``judge="embed"`` (``evtrack refresh --judge embed``; the optional ``evtrack[embed]`` extra)
+replaces layer 2 by the embedding judge (:mod:`evtrack.judge_embed`, method ``embed-lr``): the
+same lexical features plus all-MiniLM-L6-v2 sentence similarities, under heads of its own.
+
 >>> judge_text("Drug X lowers blood pressure.", ["We enrolled 40 adults.",
 ...            "Drug X did not change blood pressure (p = 0.6)."]).stance
 'contradicts'
@@ -28,22 +32,29 @@ Two layers, both deterministic and dependency-free (docs/judge.md has the detail
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from evtrack.claims import Claim
+from evtrack.judge_embed import EMBED_METHOD
 from evtrack.judge_features import analyse, weighted_recall
-from evtrack.judge_model import LexicalModel, load_model
+from evtrack.judge_model import LexicalModel, Prediction, load_model
 from evtrack.judge_rules import read_claim
 from evtrack.judge_sentences import Sentence, record_sentences, split_sentences, text_sentences
 from evtrack.records import PaperRecord
+
+if TYPE_CHECKING:
+    from evtrack.judge_embed import EmbedModel, Encoder
 
 #: The rule layer's method name (the judge's only method before the lexical model).
 JUDGE_METHOD = "cue-rules"
 #: The trained lexical model's method name.
 LEXICAL_METHOD = "lexical-lr"
 #: Every method an automatic judgement may carry (refresh replaces any of them).
-AUTO_METHODS = (JUDGE_METHOD, LEXICAL_METHOD)
+AUTO_METHODS = (JUDGE_METHOD, LEXICAL_METHOD, EMBED_METHOD)
+#: The judges one can select: the default, dependency-free one and the embedding one.
+JUDGES = ("lexical", "embed")
 #: Bump whenever a rule, lexicon or the shipped model changes, so stored judgements can be told
 #: apart and redone; ``scripts/train_judge.py`` stamps it into the model file.
 JUDGE_VERSION = "2.0"
@@ -53,8 +64,9 @@ JUDGE_STANCES = ("supports", "contradicts", "mentions", "unclear")
 _MENTION_RECALL = 0.5
 
 __all__ = [
-    "AUTO_METHODS", "JUDGE_METHOD", "JUDGE_STANCES", "JUDGE_VERSION", "LEXICAL_METHOD",
-    "ClaimText", "Judgement", "judge_link", "judge_text", "split_sentences",
+    "AUTO_METHODS", "EMBED_METHOD", "JUDGES", "JUDGE_METHOD", "JUDGE_STANCES", "JUDGE_VERSION",
+    "LEXICAL_METHOD", "ClaimText", "Judgement", "current_versions", "judge_link", "judge_text",
+    "split_sentences",
 ]
 
 
@@ -97,30 +109,82 @@ class ClaimText:
 
 
 def judge_link(claim: Claim, record: PaperRecord, *, model: LexicalModel | None = None,
-               use_model: bool = True) -> Judgement:
+               use_model: bool = True, judge: str = "lexical") -> Judgement:
     """Judge whether ``record``'s title and abstract support ``claim``.
 
     ``use_model=False`` keeps to the cue rules (transparent, but silent without structure).
+    ``judge="embed"`` lets the embedding judge (evtrack[embed]) decide where the lexical model
+    would.
 
     >>> c = Claim(id="C5", text="", subject="ketamine", relation="increases", object="BDNF")
     >>> judge_link(c, PaperRecord(pmid="1", title="Ketamine rapidly increased BDNF.")).stance
     'supports'
     """
-    return _judge(ClaimText.of(claim), record_sentences(record), model, use_model)
+    return _judge(ClaimText.of(claim), record_sentences(record),
+                  _model_layer(judge, model, None, None), use_model)
 
 
 def judge_text(claim: str | ClaimText | Claim, sentences: Sequence[str], *,
                title: str | None = None, model: LexicalModel | None = None,
-               use_model: bool = True) -> Judgement:
+               use_model: bool = True, judge: str = "lexical",
+               embed_model: EmbedModel | None = None, encoder: Encoder | None = None
+               ) -> Judgement:
     """Judge a claim against an abstract given as sentences (and optionally its title).
 
     ``rationale_indices`` of the result index ``sentences``. ``model`` replaces the shipped
-    lexical model (cross-validation refits one per fold).
+    lexical model (cross-validation refits one per fold); with ``judge="embed"``,
+    ``embed_model`` and ``encoder`` replace the shipped heads and the MiniLM encoder.
     """
-    return _judge(ClaimText.of(claim), text_sentences(sentences, title), model, use_model)
+    return _judge(ClaimText.of(claim), text_sentences(sentences, title),
+                  _model_layer(judge, model, embed_model, encoder), use_model)
 
 
-def _judge(claim: ClaimText, sents: list[Sentence], model: LexicalModel | None,
+def current_versions(judge: str = "lexical") -> dict[str, str]:
+    """The method → version of every layer the selected judge would use now.
+
+    A stored automatic judgement with another method or version is stale for this judge.
+    """
+    if judge == "embed":
+        from evtrack.judge_embed import load_embed_model
+        return {JUDGE_METHOD: JUDGE_VERSION, EMBED_METHOD: load_embed_model().version}
+    _check_judge(judge)
+    return {JUDGE_METHOD: JUDGE_VERSION, LEXICAL_METHOD: load_model().version}
+
+
+@dataclass(frozen=True)
+class _ModelLayer:
+    """The trained layer that decides when the rules cannot: its call, name and word rarity."""
+
+    predict: Callable[[str, Sequence[str], str | None], Prediction]
+    method: str
+    version: str
+    idf: Mapping[str, float]
+    default_idf: float
+
+
+def _check_judge(judge: str) -> None:
+    if judge not in JUDGES:
+        raise ValueError(f"unknown judge {judge!r} (known: {', '.join(JUDGES)})")
+
+
+def _model_layer(judge: str, model: LexicalModel | None, embed_model: EmbedModel | None,
+                 encoder: Encoder | None) -> Callable[[], _ModelLayer]:
+    _check_judge(judge)
+
+    def build() -> _ModelLayer:  # loaded only when the rules leave the call to the model
+        if judge == "embed":
+            from evtrack.judge_embed import load_embed_model, require
+            if embed_model is None or encoder is None:
+                require()
+            e = embed_model or load_embed_model()
+            return _ModelLayer(lambda c, s, t: e.predict(c, s, t, encoder=encoder),
+                               EMBED_METHOD, e.version, e.lexical.idf, e.lexical.default_idf)
+        m = model or load_model()
+        return _ModelLayer(m.predict, LEXICAL_METHOD, m.version, m.idf, m.default_idf)
+    return build
+
+
+def _judge(claim: ClaimText, sents: list[Sentence], layer: Callable[[], _ModelLayer],
            use_model: bool) -> Judgement:
     title = " ".join(s.text for s in sents if s.role == "title")
     body = [s for s in sents if s.role != "title"]
@@ -128,13 +192,13 @@ def _judge(claim: ClaimText, sents: list[Sentence], model: LexicalModel | None,
                        claim.terms_for(claim.object), sents)
     if rules.directional or not use_model or not claim.text.strip():
         return _from_rules(rules.stance, rules.sentence, rules.confidence, body)
-    m = model or load_model()
+    m = layer()
     texts = [s.text for s in body]
     pred = m.predict(claim.text, texts, title or None)
     if pred.label != "NOT ENOUGH INFO":
         stance = "supports" if pred.label == "SUPPORT" else "contradicts"
         return Judgement(stance, texts[pred.rationale[0]],
-                         round(pred.probabilities[pred.label], 3), LEXICAL_METHOD, m.version,
+                         round(pred.probabilities[pred.label], 3), m.method, m.version,
                          pred.rationale)
     if rules.stance == "mentions":
         return _from_rules(rules.stance, rules.sentence, rules.confidence, body)
@@ -144,9 +208,9 @@ def _judge(claim: ClaimText, sents: list[Sentence], model: LexicalModel | None,
                                  m.default_idf)
         if recall >= _MENTION_RECALL:
             return Judgement("mentions", texts[best],
-                             round(pred.probabilities["NOT ENOUGH INFO"], 3), LEXICAL_METHOD,
+                             round(pred.probabilities["NOT ENOUGH INFO"], 3), m.method,
                              m.version, (best,))
-    return Judgement("unclear", None, 0.0, LEXICAL_METHOD, m.version)
+    return Judgement("unclear", None, 0.0, m.method, m.version)
 
 
 def _from_rules(stance: str, sentence: Sentence | None, confidence: float,

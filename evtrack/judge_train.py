@@ -128,8 +128,17 @@ def _tune_selection(model: LexicalModel, pairs: Sequence[Pair], claims: Mapping[
     Class weighting makes the rationale model's probabilities too generous for 0.5 to be the
     right cut; two numbers fitted on the training pairs are cheap and cannot overfit much.
     """
-    scored = [(model.select(claims[p.claim], docs[p.doc_id])[1], p.rationale) for p in pairs]
-    best = (-1.0, model.threshold, model.max_rationale)
+    threshold, max_n = tune_cut([(model.select(claims[p.claim], docs[p.doc_id])[1], p.rationale)
+                                 for p in pairs])
+    return dataclasses.replace(model, threshold=threshold, max_rationale=max_n)
+
+
+def tune_cut(scored: Sequence[tuple[Sequence[float], frozenset[int]]]) -> tuple[float, int]:
+    """The score cut and rationale size (always at least the best sentence) maximising F1.
+
+    ``scored`` holds every sentence's rationale score of an abstract and its gold rationale.
+    """
+    best = (-1.0, 0.5, 3)
     for max_n in (1, 2, 3, 4):
         for step in range(4, 20):
             t = step / 20
@@ -143,7 +152,7 @@ def _tune_selection(model: LexicalModel, pairs: Sequence[Pair], claims: Mapping[
             f = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
             if f > best[0]:
                 best = (f, t, max_n)
-    return dataclasses.replace(model, threshold=best[1], max_rationale=best[2])
+    return best[1], best[2]
 
 
 # -- the claim-only baseline ----------------------------------------------------------------

@@ -65,8 +65,12 @@ class RefreshSummary:
 def refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
             batch_size: int = 200, follow_links: bool = True,
             step: Step = _no_progress, wait: float = 0.0,
-            notify: Callable[[str], None] | None = None) -> RefreshSummary:
+            notify: Callable[[str], None] | None = None,
+            judge: str = "lexical") -> RefreshSummary:
     """Run one refresh of every claim in ``claim_set`` against ``source``.
+
+    ``judge`` selects the stance judge (:data:`evtrack.judge.JUDGES`); a link whose automatic
+    judgement another judge, or another version, made is judged again.
 
     Holds the database's refresh lock (:func:`evtrack.lock.refresh_lock`) throughout: when
     another refresh runs, wait up to ``wait`` seconds (``notify`` is told once) or raise
@@ -74,11 +78,12 @@ def refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
     """
     with refresh_lock(engine, wait=wait, notify=notify):
         return _locked_refresh(engine, claim_set, source, batch_size=batch_size,
-                               follow_links=follow_links, step=step)
+                               follow_links=follow_links, step=step, judge=judge)
 
 
 def _locked_refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
-                    batch_size: int, follow_links: bool, step: Step) -> RefreshSummary:
+                    batch_size: int, follow_links: bool, step: Step,
+                    judge: str = "lexical") -> RefreshSummary:
     with engine.begin() as conn:
         # We hold the lock, so a refresh still marked "running" is one whose process died
         # (SIGKILL, power loss): say so, rather than leave it looking alive forever.
@@ -92,7 +97,7 @@ def _locked_refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource,
     counts = StoreCounts()
     try:
         summary = _run(engine, claim_set, source, run_id, counts, batch_size, follow_links,
-                       since.date() if since else None, step)
+                       since.date() if since else None, step, judge)
         # Each claim's figures as this run left them: what `evtrack diff` compares against.
         # Stored in the transaction that marks the run ok, so a kill cannot separate the two.
         from evtrack.changes import snapshot_rows, store_snapshot  # changes imports report
@@ -113,7 +118,7 @@ def _locked_refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource,
 
 def _run(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, run_id: int,
          counts: StoreCounts, batch_size: int, follow_links: bool, since: date | None,
-         step: Step) -> RefreshSummary:
+         step: Step, judge: str = "lexical") -> RefreshSummary:
     per_claim = {c.id: ClaimStats() for c in claim_set.claims}
     requests: list[LinkRequest] = []
 
@@ -171,7 +176,7 @@ def _run(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, run_id: in
     # 6. Links and their provenance, then judgements.
     with engine.begin() as conn:
         links_new = ledger.record_links(conn, requests, run_id)
-        _judge(conn, claim_set, run_id, step)
+        _judge(conn, claim_set, run_id, step, judge)
 
     with engine.connect() as conn:
         for cid, stats in per_claim.items():
@@ -219,18 +224,20 @@ def _resolve_citations(engine: Engine, claim_set: ClaimSet, source: EvidenceSour
     return out, {p for *_x, p in out if p}
 
 
-def _judge(conn: Connection, claim_set: ClaimSet, run_id: int, step: Step) -> None:
+def _judge(conn: Connection, claim_set: ClaimSet, run_id: int, step: Step,
+           judge: str = "lexical") -> None:
     """Judge new links and links whose paper changed; (re)apply the curator's stances.
 
     Runs inside the caller's transaction, the one that records the links: a reader never
     sees links without their judgements, and a crash leaves neither.
     """
-    from evtrack.judge import AUTO_METHODS, JUDGE_VERSION
+    from evtrack.judge import AUTO_METHODS, current_versions
 
     claims = {c.id: c for c in claim_set.claims}
-    judged = {lid for lid, in conn.execute(
-        select(Judgement.link_id).where(Judgement.method.in_(AUTO_METHODS),
-                                        Judgement.version == JUDGE_VERSION))}
+    current = current_versions(judge)
+    judged = {lid for lid, method, version in conn.execute(
+        select(Judgement.link_id, Judgement.method, Judgement.version).where(
+            Judgement.method.in_(AUTO_METHODS))) if current.get(method) == version}
     rows = conn.execute(select(Link.id, Link.claim_id, Paper.pmid, Paper.updated_run_id)
                         .join(Paper, Paper.id == Link.paper_id)
                         .where(Link.claim_id.in_(list(claims)))).all()
@@ -251,7 +258,7 @@ def _judge(conn: Connection, claim_set: ClaimSet, run_id: int, step: Step) -> No
     link_of: dict[tuple[str, str | None], int] = {(cid, pmid): lid for lid, cid, pmid, _u in rows}
     auto = []
     for lid, cid, pmid in step("Judging", todo):
-        j = judge_link(claims[cid], records[pmid])
+        j = judge_link(claims[cid], records[pmid], judge=judge)
         auto.append({"link_id": lid, "method": j.method, "version": j.version,
                      "stance": j.stance, "rationale": j.rationale, "confidence": j.confidence,
                      "decided_by": f"judge {j.method} {j.version}"})

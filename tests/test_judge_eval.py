@@ -124,3 +124,17 @@ def test_the_benchmark_runs_end_to_end_on_twenty_claims(
     assert {"method", "version", "measured_on", "n", "error_rate", "per_class",
             "confusion"} <= set(written)
     assert written["n"] == result["n"] and 0.0 <= written["error_rate"] <= 1.0
+
+
+def test_writing_error_rates_keeps_the_other_judges_entry(tmp_path: Path) -> None:
+    merge = load_bench().merge_error_rates
+    path = tmp_path / "rates.json"
+    lexical = {"method": "lexical-lr", "version": "2.0", "error_rate": 0.4}
+    assert merge(path, lexical) == lexical  # no file yet: one object, the original form
+    path.write_text(json.dumps(lexical), encoding="utf-8")
+    embed = {"method": "embed-lr", "version": "1.0", "error_rate": 0.3}
+    both = merge(path, embed)
+    assert both == [embed, lexical]
+    path.write_text(json.dumps(both), encoding="utf-8")
+    newer = {"method": "lexical-lr", "version": "2.1", "error_rate": 0.35}
+    assert merge(path, newer) == [embed, newer]
