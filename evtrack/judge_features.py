@@ -126,8 +126,13 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("-", " ").replace("\u2010", " "))
 
 
+@lru_cache(maxsize=4096)
 def analyse(text: str) -> TextInfo:
-    """Count the cue words of ``text`` (negation flips the direction word it precedes)."""
+    """Count the cue words of ``text`` (negation flips the direction word it precedes).
+
+    Cached (a TextInfo is immutable): the judge reads a claim's text for every paper, and a
+    paper's sentences once per claim it is linked to; refresh judges a paper's links in a row.
+    """
     toks = tokens(text)
     stems = tuple(stem(t) for t in toks)
     up = down = null = neg = 0

@@ -246,9 +246,10 @@ def _judge(conn: Connection, claim_set: ClaimSet, run_id: int, step: Step,
     # would otherwise keep a judgement of the old text.
     last_ok = conn.scalar(select(func.max(RefreshRun.id)).where(
         RefreshRun.kind == "refresh", RefreshRun.status == "ok"))
-    todo = [(lid, cid, pmid) for lid, cid, pmid, upd in rows
-            if lid not in judged or upd == run_id
-            or (upd is not None and (last_ok is None or upd > last_ok))]
+    todo = sorted(((lid, cid, pmid) for lid, cid, pmid, upd in rows
+                   if lid not in judged or upd == run_id
+                   or (upd is not None and (last_ok is None or upd > last_ok))),
+                  key=lambda t: (t[2] or "", t[1]))  # a paper's links in a row: analyse's cache
     records: dict[str, PaperRecord] = {
         r.pmid: r for r in load_records(conn, {pmid for *_x, pmid in todo})}
     curated = conn.execute(select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.stance,
