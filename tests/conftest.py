@@ -7,7 +7,6 @@ root (never copied into the repo); the path is derived from this file, not the w
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ import pytest
 from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool, Pool
+
+from evtrack.testing.chaos import sqlite_backup
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -139,13 +140,7 @@ class DatabaseFactory:
             target = self._tmp.mktemp("db") / "ledger.sqlite"
             source_path = make_url(url).database
             assert source_path, url
-            # SQLite's backup API: a consistent copy even of a WAL database in use.
-            src, dst = sqlite3.connect(source_path), sqlite3.connect(target)
-            try:
-                src.backup(dst)
-            finally:
-                src.close()
-                dst.close()
+            sqlite_backup(source_path, target)
             return f"sqlite:///{target}"
         source = make_url(url).database
         assert source in self._live, f"{url} was not made by this factory"

@@ -43,17 +43,7 @@ def campaign(databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ca
     claims_path, claims = chaos.load_chaos_claims(work)
     first = chaos.linked_corpus(records_of(snapshot_files()))
     with EutilsServer(first) as server:
-        if databases.backend == "sqlite":
-            template = chaos.prepare_base(databases.create(), claims, server, first)
-            new_db = chaos.sqlite_copies(template, work)
-        else:
-            # Copies of one prepared ledger, as on SQLite: preparing each anew would give its
-            # verdicts other timestamps, and would serve `first` again instead of the revision.
-            template_url = databases.create()
-            chaos.prepare_base(template_url, claims, server, first).dispose()
-
-            def new_db() -> Engine:
-                return chaos.new_engine(databases.copy(template_url))
+        new_db = chaos.prepared_copies(databases, claims, server, first, work)
         yield Campaign(server, claims_path, work, new_db, chaos.revised_corpus(first))
 
 

@@ -78,17 +78,7 @@ def ledgers(server: EutilsServer, databases, tmp_path_factory: pytest.TempPathFa
     _path, claims = chaos.load_chaos_claims(work)
     first = chaos.linked_corpus(records_of(snapshot_files()))
     revised = chaos.revised_corpus(first)
-    if databases.backend == "sqlite":
-        template = chaos.prepare_base(databases.create(), claims, server, first)
-        new_db = chaos.sqlite_copies(template, work)
-    else:
-        # Copies of one prepared ledger, as on SQLite: preparing each anew would give its
-        # verdicts other timestamps than the reference's.
-        template_url = databases.create()
-        chaos.prepare_base(template_url, claims, server, first).dispose()
-
-        def new_db() -> Engine:
-            return chaos.new_engine(databases.copy(template_url))
+    new_db = chaos.prepared_copies(databases, claims, server, first, work)
     return Ledgers(server, claims, new_db, first, revised)
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine, select, update
 
@@ -370,21 +371,54 @@ def new_engine(url: str) -> Engine:
     return open_store(url, migrate=False)
 
 
+def sqlite_backup(source: str | Path, target: str | Path) -> None:
+    """Copy a SQLite database file with SQLite's backup API: consistent even in WAL mode and
+    while another connection writes."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def sqlite_copies(template: Engine, directory: Path) -> Callable[[], Engine]:
-    """Fresh copies of a SQLite ledger (SQLite's backup API: consistent even in WAL mode)."""
+    """Fresh copies of a SQLite ledger, one per call."""
     counter = itertools.count()
     source = template.url.database
     assert template.dialect.name == "sqlite" and source
 
     def new_db() -> Engine:
         path = directory / f"trial-{next(counter)}.sqlite"
-        src, dst = sqlite3.connect(source), sqlite3.connect(path)
-        try:
-            src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        sqlite_backup(source, path)
         return new_engine(f"sqlite:///{path}")
+    return new_db
+
+
+class Databases(Protocol):
+    """The test suite's database factory (tests/conftest.py): SQLite files or PostgreSQL."""
+
+    backend: str
+
+    def create(self) -> str: ...
+
+    def copy(self, url: str) -> str: ...
+
+
+def prepared_copies(databases: Databases, claims: ClaimSet, server: EutilsServer,
+                    first: Sequence[PaperRecord], directory: Path) -> Callable[[], Engine]:
+    """Prepare one base ledger (:func:`prepare_base`) and return a maker of fresh copies of it.
+
+    Copies, not a ledger prepared anew per trial: each would give its verdicts other timestamps
+    than the reference's, and would be served ``first`` again instead of the revision.
+    """
+    url = databases.create()
+    if databases.backend == "sqlite":
+        return sqlite_copies(prepare_base(url, claims, server, first), directory)
+    prepare_base(url, claims, server, first).dispose()  # a template database must be idle
+
+    def new_db() -> Engine:
+        return new_engine(databases.copy(url))
     return new_db
 
 
