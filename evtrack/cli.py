@@ -375,6 +375,11 @@ def report(app: App, fmt: str, output: str | None, claim_ids: tuple[str, ...],
         _emit(build_html(app.engine, app.claims(), claim_ids=ids, as_of=when, since=since,
                          priors=scoring), output)
         return
+    if fmt in ("table", "csv") and not ids and when is None:
+        # Every claim, now: kept in the store until the ledger changes (evtrack.report_cache).
+        from evtrack.report_cache import rendered_summary
+        _emit(rendered_summary(app.engine, fmt, details=not summary, priors=scoring), output)
+        return
     # The table and the claims CSV need no link beyond those they name: SQL aggregates count
     # the rest (evtrack.store.summary). JSON and reference lists list every link.
     built = build_report(app.engine, ids, priors=scoring, as_of=when,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -282,3 +283,23 @@ class ClaimSnapshot(Base):
     certainty: Mapped[str] = mapped_column(String(16))
     independent_groups: Mapped[int] = mapped_column(Integer)
     links_json: Mapped[str] = mapped_column(Text)
+
+
+class LedgerState(Base):
+    """One row: the ledger's generation, bumped by database triggers on every write to a table
+    the support report reads (migration 0004). Equal generations, equal report."""
+
+    __tablename__ = "ledger_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportCache(Base):
+    """The summary report as computed at ``generation`` (:mod:`evtrack.report_cache`), one row
+    per key (the priors, evtrack's version and the cache's format)."""
+
+    __tablename__ = "report_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    payload: Mapped[str] = mapped_column(Text)

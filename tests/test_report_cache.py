@@ -1,0 +1,273 @@
+"""The kept summary report (evtrack.report_cache): served only while the ledger is unchanged.
+
+The figures a kept report shows must be the ones a fresh ``build_report(full=False)`` shows,
+whatever wrote to the ledger in between: evtrack's own write paths (a verdict, an ingest, a
+refresh) and a statement typed by hand, on every table the report reads. Runs on SQLite and,
+with ``--db-url``, on PostgreSQL (whose triggers are statement-level).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select, text, update
+
+from evtrack import report_cache
+from evtrack.claims import load_claims
+from evtrack.cli import cli
+from evtrack.ingest import ingest_files
+from evtrack.offline import OfflineSource
+from evtrack.refresh import refresh
+from evtrack.render import render
+from evtrack.report import LinkRow, Report, build_report
+from evtrack.resources import default_claims_dir, snapshot_files
+from evtrack.scoring import default_priors
+from evtrack.store import ledger
+from evtrack.store.db import open_store
+from evtrack.store.models import Paper, ReportCache
+
+if TYPE_CHECKING:
+    from conftest import DatabaseFactory
+
+# The tables whose writes must bump the generation (migration 0004), as imported there.
+WATCHED = ("refresh_runs", "papers", "paper_authors", "paper_corrections", "claims",
+           "claim_queries", "claim_edges", "cited_references", "curated_refs", "links",
+           "link_provenance", "judgements", "verdicts")
+
+
+@pytest.fixture
+def ketamine(databases: DatabaseFactory, entrez_fixtures: Path) -> Iterator[Engine]:
+    """The bundled claims refreshed offline over the snapshot and a recorded EFetch answer
+    with correction notices, and one verdict: no watched table is empty."""
+    url = databases.create()
+    engine = open_store(url)
+    ingest_files(engine, [entrez_fixtures / "pubmed4.xml"])
+    refresh(engine, load_claims([default_claims_dir()]),
+            OfflineSource.from_files(snapshot_files()))
+    with engine.begin() as conn:
+        ledger.add_verdict(conn, "C2", "18202677", stance="mixed", reviewer="B. Reviewer")
+    yield engine
+    engine.dispose()
+    databases.drop(url)
+
+
+def fresh(engine: Engine) -> Report:
+    return build_report(engine, full=False)
+
+
+def assert_same(kept: Report, built: Report) -> None:
+    assert kept.claims == built.claims  # dataclass equality: every score to the last bit
+    assert (kept.chain, kept.judges, kept.last_run, kept.priors, kept.as_of) == \
+        (built.chain, built.judges, built.last_run, built.priors, built.as_of)
+    for fmt in ("table", "csv"):
+        assert render(kept, fmt) == render(built, fmt)
+
+
+def kept_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(ReportCache.key)).all())
+
+
+def test_a_kept_report_is_the_built_one_and_is_served_again(ketamine: Engine) -> None:
+    first = report_cache.summary_report(ketamine)
+    assert_same(first, fresh(ketamine))
+    assert kept_rows(ketamine) == 1
+    with ketamine.connect() as conn:
+        payload = conn.execute(select(ReportCache.payload)).scalar_one()
+    assert_same(report_cache.decode(payload), first)
+    # Served from the store: a payload changed behind its back shows (then it is put back).
+    marked = payload.replace('"C1"', '"C1-kept"', 1)
+    with ketamine.begin() as conn:
+        conn.execute(update(ReportCache).values(payload=marked))
+    assert report_cache.summary_report(ketamine).claims[0].id == "C1-kept"
+
+
+def test_the_kept_table_and_csv_are_the_rendered_report(ketamine: Engine) -> None:
+    built = fresh(ketamine)
+    for fmt in ("table", "csv"):
+        for details in (True, False):
+            want = render(built, fmt, details=details)
+            assert report_cache.rendered_summary(ketamine, fmt, details=details) == want
+            assert report_cache.rendered_summary(ketamine, fmt, details=details) == want
+    assert kept_rows(ketamine) == 5  # the report and four renderings
+    with pytest.raises(ValueError, match="only the table"):
+        report_cache.rendered_summary(ketamine, "json")
+
+
+def test_a_verdict_makes_the_next_report_new(ketamine: Engine) -> None:
+    before = report_cache.rendered_summary(ketamine, "table")
+    with ketamine.begin() as conn:
+        ledger.add_verdict(conn, "C6", "21677641", stance="contradicts", reviewer="A. Reviewer")
+    after = report_cache.rendered_summary(ketamine, "table")
+    assert after != before
+    assert after == render(fresh(ketamine), "table")
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+
+
+def test_an_ingest_and_a_refresh_make_the_next_report_new(ketamine: Engine,
+                                                          entrez_fixtures: Path) -> None:
+    report_cache.summary_report(ketamine)
+    g = report_cache.generation(ketamine)
+    ingest_files(ketamine, [entrez_fixtures / "pubmed2.xml"])
+    assert report_cache.generation(ketamine) > g
+    g = report_cache.generation(ketamine)
+    refresh(ketamine, load_claims([default_claims_dir()]),
+            OfflineSource.from_files(snapshot_files()))
+    assert report_cache.generation(ketamine) > g
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+
+
+def test_a_retraction_typed_by_hand_is_in_the_next_report(ketamine: Engine) -> None:
+    assert not any(c.retracted for c in report_cache.summary_report(ketamine).claims)
+    with ketamine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.pmid == "21677641").values(is_retracted=True))
+    kept = report_cache.summary_report(ketamine)
+    assert {r.pmid for c in kept.claims for r in c.retracted} == {"21677641"}
+    assert_same(kept, fresh(ketamine))
+
+
+@pytest.mark.parametrize("table", WATCHED)
+def test_every_write_to_a_watched_table_bumps_the_generation(ketamine: Engine,
+                                                             table: str) -> None:
+    with ketamine.connect() as conn:
+        columns = [c for c in conn.execute(text(f"SELECT * FROM {table} LIMIT 1")).keys()]
+        assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() > 0, table
+    column = columns[-1]
+    g = report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text(f"UPDATE {table} SET {column} = {column}"))
+    assert report_cache.generation(ketamine) > g, table
+
+
+def test_deletes_and_inserts_bump_the_generation(ketamine: Engine) -> None:
+    g = report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text("DELETE FROM verdicts"))
+    assert report_cache.generation(ketamine) > g
+    g = report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        ledger.add_verdict(conn, "C2", "18202677", stance="supports", reviewer="B. Reviewer")
+    assert report_cache.generation(ketamine) > g
+    # Writing the cache itself changes nothing the report reads.
+    g = report_cache.generation(ketamine)
+    report_cache.summary_report(ketamine)
+    assert report_cache.generation(ketamine) == g
+
+
+def test_other_priors_are_kept_apart(ketamine: Engine) -> None:
+    priors = default_priors()
+    other = dataclasses.replace(priors, group_decay=priors.group_decay / 2)
+    assert report_cache.cache_key(priors) != report_cache.cache_key(other)
+    mine = report_cache.summary_report(ketamine, other)
+    assert_same(mine, build_report(ketamine, priors=other, full=False))
+    assert report_cache.summary_report(ketamine).claims == fresh(ketamine).claims
+    assert kept_rows(ketamine) == 2
+
+
+@pytest.mark.parametrize("payload", [
+    "not json", "[]", '{"@Report": [1]}', '{"@Popen": [["rm", "-rf", "/"]]}',
+    '{"@t": [1], "@d": []}', '{"@LinkRow": ' + json.dumps(list(range(40))) + "}",
+])
+def test_a_payload_that_does_not_decode_is_rebuilt(ketamine: Engine, payload: str) -> None:
+    report_cache.summary_report(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(update(ReportCache).values(payload=payload))
+    if payload != "[]":  # "[]" decodes, to a list: not a report, so not served either
+        with pytest.raises(report_cache.PayloadError):
+            report_cache.decode(payload)
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+    with ketamine.connect() as conn:
+        assert conn.execute(select(ReportCache.payload)).scalar_one() != payload
+
+
+def test_a_store_that_refuses_the_write_still_reports(ketamine: Engine,
+                                                      databases: DatabaseFactory) -> None:
+    if ketamine.dialect.name != "sqlite":
+        pytest.skip("a read-only SQLite file stands for a store that refuses writes")
+    path = ketamine.url.database
+    readonly = open_store(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        assert_same(report_cache.summary_report(readonly), fresh(ketamine))
+        assert kept_rows(ketamine) == 0
+    finally:
+        readonly.dispose()
+
+
+def test_the_cli_report_is_kept_until_the_ledger_changes(
+        cli_db: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("NCBI_EMAIL", "NCBI_API_KEY", "EVTRACK_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["refresh"]).exit_code == 0
+    first = runner.invoke(cli, ["report"])
+    again = runner.invoke(cli, ["report"])
+    assert first.exit_code == again.exit_code == 0
+    assert first.output == again.output and "C6" in first.output
+    verdict = runner.invoke(cli, ["verdict", "C6", "21677641", "--stance", "contradicts",
+                                  "--reviewer", "A. Reviewer"])
+    assert verdict.exit_code == 0, verdict.output
+    after = runner.invoke(cli, ["report", "--format", "csv"])
+    engine = open_store(cli_db or f"sqlite:///{tmp_path / 'db' / 'evtrack.sqlite'}")
+    try:
+        assert after.output == render(fresh(engine), "csv").replace("\r\n", "\n")
+    finally:
+        engine.dispose()
+
+
+# ------------------------------------------------------------------ the codec, as a property
+
+scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | \
+    st.floats(allow_nan=False)
+values: st.SearchStrategy[Any] = st.recursive(
+    scalars | st.dates() | st.datetimes(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=20)
+links = st.builds(
+    LinkRow, claim_id=st.text(max_size=4), pmid=st.text(max_size=8), title=st.text(max_size=20),
+    year=st.none() | st.integers(1900, 2100), journal=st.none() | st.text(max_size=8),
+    doi=st.none(), tier=st.text(max_size=6), tier_source=st.text(max_size=6),
+    stance=st.sampled_from(["supports", "contradicts", "mentions"]), decider=st.just("judge"),
+    decided_by=st.text(max_size=6), rationale=st.none() | st.text(max_size=20),
+    confidence=st.none() | st.floats(0, 1), retracted=st.booleans(),
+    found_by=st.lists(st.text(max_size=6), max_size=3).map(tuple),
+    authors=st.lists(st.text(max_size=6), max_size=3).map(tuple),
+    group=st.none() | st.text(max_size=4))
+
+
+@given(values)
+def test_any_value_comes_back_equal(value: Any) -> None:
+    back = report_cache.decode(json.dumps(report_cache.encode(value)))
+    assert back == value
+    assert type(back) is type(value)
+
+
+@given(st.lists(links, max_size=5))
+def test_links_come_back_equal_with_their_tuples(rows: list[LinkRow]) -> None:
+    back = report_cache.decode(json.dumps(report_cache.encode(rows)))
+    assert back == rows
+    assert all(type(r.authors) is tuple and type(r.found_by) is tuple for r in back)
+
+
+def test_only_report_types_are_cached() -> None:
+    @dataclasses.dataclass
+    class Other:
+        x: int
+
+    with pytest.raises(TypeError, match="cannot cache"):
+        report_cache.encode(Other(1))
+    with pytest.raises(TypeError, match="cannot cache"):
+        report_cache.encode({1, 2})
+    assert report_cache.decode(json.dumps(report_cache.encode(
+        {"when": (date(2014, 10, 4), datetime(2026, 1, 1, 12))}))) == \
+        {"when": (date(2014, 10, 4), datetime(2026, 1, 1, 12))}
