@@ -29,12 +29,13 @@ def test_the_report_benchmark_runs_at_a_tiny_size(tmp_path: Path, db_url: str) -
             "figures_agree", "targets_met"} <= set(result)
     assert result["bench"] == "report" and result["figures_agree"] is True
     assert result["sizes"] == {"claims": 4, "papers": 80, "links": 300}
-    assert set(result["results"]) == {"report", "claims_csv", "links_csv", "export", "baseline"}
+    assert set(result["results"]) == {"report_cold", "report", "claims_csv", "links_csv",
+                                      "export", "baseline"}
     for figures in result["results"].values():
         assert {"seconds", "peak_rss_mb"} <= set(figures)
     assert result["results"]["links_csv"]["rows"] == 300
     assert result["results"]["claims_csv"]["rows"] == 4
-    assert set(result["ratios"]) == {"report", "claims_csv", "export"}
-    assert "report: build (summary) + table" in out.stdout  # the table comes before the JSON
+    assert set(result["ratios"]) == {"report_cold", "report", "claims_csv", "export"}
+    assert "report, ledger unchanged: the kept table" in out.stdout  # the table comes before the JSON
     if "EVTRACK_DB" not in env:
         assert list(tmp_path.glob("report-c4-p80-l300-s0-v*.sqlite"))  # kept for --workdir
