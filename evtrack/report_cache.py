@@ -47,8 +47,12 @@ from evtrack.report import (
     build_report,
 )
 from evtrack.scoring import Certainty, Contribution, GroupBelief, Priors, Score, default_priors
+from evtrack.store.db import BUSY_TIMEOUT_MS
 from evtrack.store.models import LedgerState, ReportCache
 
+#: How long keeping a report may wait for SQLite's writer lock (then the store's usual
+#: ``busy_timeout`` is restored on the pooled connection).
+WRITE_WAIT_MS = 200
 #: Bump when the payload's shape or the report's dataclasses change.
 FORMAT = 1
 #: The classes a payload may name; nothing else is ever built from one.
@@ -212,12 +216,26 @@ def rendered_summary(engine: Engine, fmt: str, *, details: bool = True,
 
 def store(engine: Engine, key: str, at_generation: int, payload: str) -> bool:
     """Keep ``payload`` as made at ``at_generation``; False when the store refused the write
-    (read-only, locked past its timeout): it is then simply not kept."""
+    (read-only, or busy): it is then simply not kept.
+
+    A report never waits for a refresh: on SQLite, where one writer at a time holds the
+    database, the write gives up after :data:`WRITE_WAIT_MS` instead of the usual 30 s."""
     try:
-        with engine.begin() as conn:
-            conn.execute(delete(ReportCache).where(ReportCache.key == key))
-            conn.execute(insert(ReportCache).values(key=key, generation=at_generation,
-                                                    created_at=datetime.now(), payload=payload))
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={WRITE_WAIT_MS}")
+                conn.commit()  # ends SQLAlchemy's autobegun transaction (pysqlite began none)
+            try:
+                with conn.begin():
+                    conn.execute(delete(ReportCache).where(ReportCache.key == key))
+                    conn.execute(insert(ReportCache).values(
+                        key=key, generation=at_generation, created_at=datetime.now(),
+                        payload=payload))
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                    conn.commit()
     except DBAPIError:
         return False
     return True

@@ -36,6 +36,6 @@ def test_the_report_benchmark_runs_at_a_tiny_size(tmp_path: Path, db_url: str) -
     assert result["results"]["links_csv"]["rows"] == 300
     assert result["results"]["claims_csv"]["rows"] == 4
     assert set(result["ratios"]) == {"report_cold", "report", "claims_csv", "export"}
-    assert "report, ledger unchanged: the kept table" in out.stdout  # the table comes before the JSON
+    assert "report, ledger unchanged: the kept table" in out.stdout  # the table, then JSON
     if "EVTRACK_DB" not in env:
         assert list(tmp_path.glob("report-c4-p80-l300-s0-v*.sqlite"))  # kept for --workdir

@@ -26,6 +26,8 @@ from evtrack.resources import migrations_dir
 
 #: How long opening a database waits for another process that is migrating it (seconds).
 MIGRATION_WAIT = 120.0
+#: How long a SQLite connection waits for another writer before failing.
+BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -34,7 +36,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     # WAL lets reports read while a refresh writes; busy_timeout waits instead of failing at once.
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
