@@ -191,9 +191,9 @@ def save_judgements(conn: Connection, rows: Sequence[Mapping[str, object]]) -> N
     """Replace the judgements of (link, method) pairs: machines and files may change their mind."""
     if not rows:
         return
-    for r in rows:
-        conn.execute(delete(Judgement).where(Judgement.link_id == r["link_id"],
-                                             Judgement.method == r["method"]))
+    conn.execute(delete(Judgement).where(Judgement.link_id == bindparam("lid"),  # one executemany
+                                         Judgement.method == bindparam("m")),
+                 [{"lid": r["link_id"], "m": r["method"]} for r in rows])
     conn.execute(insert(Judgement), [dict(r, created_at=utcnow()) for r in rows])
 
 
