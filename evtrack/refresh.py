@@ -28,6 +28,7 @@ from evtrack.claims import Claim, ClaimSet
 from evtrack.errors import EvtrackError
 from evtrack.judge import judge_link
 from evtrack.lock import refresh_lock
+from evtrack.parse_pool import fewer_collections
 from evtrack.records import CitationMatch, CitationQuery, PaperRecord
 from evtrack.sources import LINK_NAMES, EvidenceSource
 from evtrack.store import ledger
@@ -85,7 +86,9 @@ def refresh(engine: Engine, claim_set: ClaimSet, source: EvidenceSource, *,
     another refresh runs, wait up to ``wait`` seconds (``notify`` is told once) or raise
     :class:`~evtrack.errors.RefreshLockedError`.
     """
-    with refresh_lock(engine, wait=wait, notify=notify):
+    # fewer_collections: a refresh makes ~300 short-lived objects per record too, and a full
+    # collection walking every object in the process stops the request thread as well.
+    with refresh_lock(engine, wait=wait, notify=notify), fewer_collections():
         return _locked_refresh(engine, claim_set, source, batch_size=batch_size,
                                follow_links=follow_links, step=step, judge=judge)
 
