@@ -26,11 +26,11 @@ import dataclasses
 import gc
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from evtrack import __version__
@@ -167,14 +167,19 @@ def encode_priors(priors: Priors) -> Any:
 
 def generation(engine: Engine) -> int:
     """The ledger's generation now (migration 0004's triggers bump it on every write)."""
-    return _kept(engine, "")[0]
+    with engine.connect() as conn:
+        return _generation(conn)
+
+
+def _generation(conn: Connection) -> int:
+    return int(conn.execute(select(LedgerState.generation)
+                            .where(LedgerState.id == 1)).scalar_one())
 
 
 def _kept(engine: Engine, key: str) -> tuple[int, str | None]:
     """The ledger's generation now, and the payload kept under ``key`` if it was made at it."""
     with engine.connect() as conn:
-        now = int(conn.execute(select(LedgerState.generation)
-                               .where(LedgerState.id == 1)).scalar_one())
+        now = _generation(conn)
         kept = conn.execute(select(ReportCache.generation, ReportCache.payload)
                             .where(ReportCache.key == key)).first()
     return now, (kept.payload if kept is not None and kept.generation == now else None)
@@ -241,8 +246,7 @@ def store(engine: Engine, key: str, at_generation: int, payload: str) -> bool:
     return True
 
 
-def forget(engine: Engine, keys: Sequence[str] | None = None) -> None:
-    """Drop kept reports (all, or those of ``keys``)."""
+def forget(engine: Engine) -> None:
+    """Drop every kept report and rendering (the next report is built afresh)."""
     with engine.begin() as conn:
-        stmt = delete(ReportCache)
-        conn.execute(stmt if keys is None else stmt.where(ReportCache.key.in_(keys)))
+        conn.execute(delete(ReportCache))
