@@ -22,9 +22,9 @@ from datetime import date
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, Select, delete, func, select, update
 
-from evtrack.claims import Claim, ClaimSet
+from evtrack.claims import CitedReference, Claim, ClaimSet
 from evtrack.errors import EvtrackError
 from evtrack.judge import judge_link
 from evtrack.lock import refresh_lock
@@ -35,6 +35,7 @@ from evtrack.store import ledger
 from evtrack.store.ledger import LinkRequest
 from evtrack.store.models import ClaimQuery, CuratedRef, Judgement, Link, Paper, RefreshRun
 from evtrack.store.papers import StoreCounts, load_records, store_records, stored_pmids
+from evtrack.store.summary import batches
 
 T = TypeVar("T")
 
@@ -307,9 +308,7 @@ class _Flow:
         died, or by an ingest, and those judged by another judge or version."""
         with self.engine.begin() as conn:
             rows = [(lid, cid, pmid, upd) for lid, cid, pmid, upd in conn.execute(
-                        select(Link.id, Link.claim_id, Paper.pmid, Paper.updated_run_id)
-                        .join(Paper, Paper.id == Link.paper_id)
-                        .where(Link.claim_id.in_(list(self.claims))))
+                        _judge_columns().where(Link.claim_id.in_(list(self.claims))))
                     if lid not in self._done_links]
             _judge(conn, self.claims, self.run_id, self.last_ok, rows, self.curated, step,
                    self.judge)
@@ -323,14 +322,17 @@ def _link_rows(conn: Connection, requests: Sequence[LinkRequest]
                ) -> list[tuple[int, str, str, int | None]]:
     """``(link id, claim, PMID, paper's updated_run_id)`` of the links these requests name."""
     pairs = {(r.claim_id, r.pmid) for r in requests}
-    pmids = sorted({r.pmid for r in requests})
     rows: list[tuple[int, str, str, int | None]] = []
-    for i in range(0, len(pmids), 500):
+    for part in batches(sorted({r.pmid for r in requests}), 500):
         rows.extend((lid, cid, pmid, upd) for lid, cid, pmid, upd in conn.execute(
-            select(Link.id, Link.claim_id, Paper.pmid, Paper.updated_run_id)
-            .join(Paper, Paper.id == Link.paper_id)
-            .where(Paper.pmid.in_(pmids[i:i + 500]))) if (cid, pmid) in pairs)
+            _judge_columns().where(Paper.pmid.in_(part))) if (cid, pmid) in pairs)
     return rows
+
+
+def _judge_columns() -> Select[int, str, str, int | None]:
+    """What :func:`_judge` needs of a link: its id, claim, paper's PMID and updated_run_id."""
+    return (select(Link.id, Link.claim_id, Paper.pmid, Paper.updated_run_id)
+            .join(Paper, Paper.id == Link.paper_id))
 
 
 def _citation_queries(claim_set: ClaimSet) -> dict[tuple[object, ...], CitationQuery]:
@@ -338,11 +340,15 @@ def _citation_queries(claim_set: ClaimSet) -> dict[tuple[object, ...], CitationQ
     queries: dict[tuple[object, ...], CitationQuery] = {}
     for c in claim_set.claims:
         for ref in c.cited:
-            ident = (ref.journal, ref.year, ref.volume, ref.first_page, ref.author)
-            queries.setdefault(ident, CitationQuery(
+            queries.setdefault(_citation_ident(ref), CitationQuery(
                 key=f"cit{len(queries) + 1}", journal=ref.journal, year=ref.year,
                 volume=ref.volume, first_page=ref.first_page, author=ref.author))
     return queries
+
+
+def _citation_ident(ref: CitedReference) -> tuple[object, ...]:
+    """What makes two cited references one ECitMatch query."""
+    return (ref.journal, ref.year, ref.volume, ref.first_page, ref.author)
 
 
 def _resolve_citations(engine: Engine, claim_set: ClaimSet,
@@ -354,7 +360,7 @@ def _resolve_citations(engine: Engine, claim_set: ClaimSet,
     with engine.begin() as conn:
         for c in claim_set.claims:
             for ref in c.cited:
-                q = queries[(ref.journal, ref.year, ref.volume, ref.first_page, ref.author)]
+                q = queries[_citation_ident(ref)]
                 m = matches.get(q.key)
                 if m is not None and m.pmid:
                     # "found" from NCBI confirms a PMID; "found-local" only matched our corpus.
