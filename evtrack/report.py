@@ -295,7 +295,9 @@ def _link_rows(conn: Session, claim_ids: list[str],
                                      Judgement.stance, Judgement.rationale,
                                      Judgement.confidence, Judgement.decided_by)
                               .where(summary.among(conn, Judgement.link_id, part))
-                              .order_by(Judgement.id)):
+                              # By link first: ordered by id alone, SQLite walks the
+                              # whole table in id order instead of using the link index.
+                              .order_by(Judgement.link_id, Judgement.id)):
             judgements[(j.link_id, CURATED_METHOD if j.method == CURATED_METHOD else "auto")] = j
         for lid, kind, detail in conn.execute(
                 select(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
