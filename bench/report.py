@@ -18,8 +18,9 @@ researcher verdicts, a few retractions) is written once with Core inserts — in
   report and the table are then kept (:mod:`evtrack.report_cache`);
 * **report, ledger unchanged** — ``evtrack report`` again: the kept table;
 * **claims.csv** — ``evtrack report --format csv``, the ledger unchanged: the kept CSV;
-* **links.csv** — every link, one row each: the kept report, and the links streamed from the
-  store fifty claims at a time (:func:`evtrack.report.iter_link_rows`) into ``links.csv``;
+* **links.csv** — every link, one row each: the links the kept report names, and the others
+  (no score depends on them) read straight from the store fifty claims at a time
+  (:func:`evtrack.report.iter_unnamed_links`) and written with :mod:`csv`;
 * **baseline** — the naive way: ``pandas.read_sql`` of the joined links and papers, every
   judgement, verdict, curated design and author into DataFrames, the stance precedence, the
   counts per stance and tier in pandas, and the scores from the counted links (the same

@@ -13,7 +13,8 @@ from evtrack.chain import ChainReport
 from evtrack.csvsafe import to_csv_text
 from evtrack.integrity import check_all, check_citations, integrity_summary
 from evtrack.reliability import JudgeReliability
-from evtrack.report import STANCE_BUCKETS, ClaimReport, Report
+from evtrack.report import STANCE_BUCKETS, ClaimReport, LinkRow, Report
+from evtrack.scoring import Contribution
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -42,28 +43,29 @@ def claims_frame(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: links.csv's columns, in order.
+LINK_COLUMNS = ["claim_id", "pmid", "title", "year", "journal", "doi", "design_tier",
+                "tier_source", "stance", "decider", "decided_by", "rationale", "confidence",
+                "retracted", "found_by", "group", "weight", "score_delta"]
+
+
+def link_record(c: ClaimReport, r: LinkRow, moved: dict[str, Contribution]) -> list[Any]:
+    """One claim–paper link as links.csv's cells (``moved``: the claim's contributions by
+    PMID), in :data:`LINK_COLUMNS` order."""
+    x = moved.get(r.pmid)
+    return [c.id, r.pmid, r.title, r.year, r.journal, r.doi, r.tier, r.tier_source, r.stance,
+            r.decider, r.decided_by, r.rationale, r.confidence, r.retracted,
+            " ".join(r.found_by), c.group_labels.get(r.group, "") if r.group else "",
+            round(x.weight, 4) if x else 0.0, round(x.delta, 4) if x else 0.0]
+
+
 def links_frame(report: Report) -> pd.DataFrame:
     """One row per claim–paper link, with who decided its stance and why."""
     rows = []
     for c in report.claims:
         moved = {x.pmid: x for x in c.score.contributions}
-        for r in c.links:
-            x = moved.get(r.pmid)
-            rows.append({
-                "claim_id": c.id, "pmid": r.pmid, "title": r.title, "year": r.year,
-                "journal": r.journal, "doi": r.doi, "design_tier": r.tier,
-                "tier_source": r.tier_source, "stance": r.stance, "decider": r.decider,
-                "decided_by": r.decided_by, "rationale": r.rationale,
-                "confidence": r.confidence, "retracted": r.retracted,
-                "found_by": " ".join(r.found_by),
-                "group": c.group_labels.get(r.group, "") if r.group else "",
-                "weight": round(x.weight, 4) if x else 0.0,
-                "score_delta": round(x.delta, 4) if x else 0.0,
-            })
-    columns = ["claim_id", "pmid", "title", "year", "journal", "doi", "design_tier",
-               "tier_source", "stance", "decider", "decided_by", "rationale", "confidence",
-               "retracted", "found_by", "group", "weight", "score_delta"]
-    frame = pd.DataFrame(rows, columns=columns)
+        rows += [link_record(c, r, moved) for r in c.links]
+    frame = pd.DataFrame(rows, columns=LINK_COLUMNS)
     return frame.astype({"year": "Int64"})
 
 

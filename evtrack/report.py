@@ -13,7 +13,7 @@ the full report loads every link of every claim (JSON, HTML, reference lists, ``
 audit`` and ``evtrack diff`` list them all); ``build_report(full=False)`` — the terminal table
 and the claims CSV — counts links with SQL aggregates (:mod:`evtrack.store.summary`, where the
 choice is argued) and loads only those that can move a score or that it names, a tenth of a
-large store's links; :func:`iter_link_rows` streams the rest, e.g. into ``links.csv``.
+large store's links; :func:`iter_unnamed_links` streams the rest, e.g. into ``links.csv``.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ class ClaimSummary(ClaimReport):
     """A claim's report whose ``links`` are only those it names one by one: every link that
     counts for or against the claim, retracted papers, links with a verdict, papers the
     article cites or the curator lists (``build_report(full=False)``). Every figure is the
-    full report's; :func:`iter_link_rows` gives the other links."""
+    full report's; :func:`iter_unnamed_links` gives the other links."""
 
     n_linked: int = 0
 
@@ -208,7 +208,7 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
     with only the links it names one by one (:class:`ClaimSummary`): those that can move the
     score, retracted papers, links with a verdict, papers the article cites or the curator
     lists. The counts come from SQL aggregates (:mod:`evtrack.store.summary`), so a store
-    with a million links is reported in seconds; :func:`iter_link_rows` streams the rest.
+    with a million links is reported in seconds; :func:`iter_unnamed_links` streams the rest.
     """
     priors = priors or default_priors()
     # A Session (not a bare Connection) so that select(Model) yields model objects; on one
@@ -253,17 +253,56 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
                   judges=judges, priors=priors.source, as_of=as_of)
 
 
-def iter_link_rows(engine: Engine, report: Report, *, chunk: int = 50,
-                   priors: Priors | None = None) -> Iterator[tuple[ClaimReport, list[LinkRow]]]:
-    """Every link of every claim of ``report``, ``chunk`` claims at a time: each claim with
-    its full list of links (sorted as a full report sorts them). For a summary report
-    (``build_report(full=False)``) this is where the links it leaves out come from, without
-    holding them all at once. Read from the store as it is now, on one snapshot."""
-    min_shared = (priors or default_priors()).min_shared_authors
-    with read_snapshot(engine) as snapshot, Session(bind=snapshot) as conn:
+def iter_unnamed_links(engine: Engine, report: Report, *, chunk: int = 50
+                       ) -> Iterator[tuple[ClaimReport, list[LinkRow]]]:
+    """For a summary report (``build_report(full=False)``): each claim with the links it does
+    *not* name, ``chunk`` claims at a time, read from the store as it is now on one snapshot.
+
+    Those links move no score: none has a verdict, a curator's design, a retracted paper or a
+    stance that counts, so none joins an independent group. That is why this is cheap: three
+    range reads per chunk of claims (links with their papers, judgements, provenance), no list
+    of link ids, no author lists (``authors`` is empty; the authors only serve the grouping).
+    The rows are in no particular order (:func:`link_order` is the report's).
+    """
+    with read_snapshot(engine) as conn:  # Core rows: no ORM loading for a million of them
         for i in range(0, len(report.claims), chunk):
             part = report.claims[i:i + chunk]
-            rows = _link_rows(conn, [c.id for c in part], min_shared, report.as_of)
+            ids = [c.id for c in part]
+            named = {(c.id, r.pmid) for c in part for r in c.links}
+            stmt = summary.base_columns().where(Link.claim_id.in_(ids))
+            if report.as_of is not None:
+                stmt = stmt.where(summary.published_by_clause(report.as_of))
+            base = [r for r in conn.execute(stmt).all() if (r.claim_id, r.pmid) not in named]
+            wanted = {r.id for r in base}
+            curated: dict[int, Any] = {}
+            auto: dict[int, Any] = {}
+            for j in conn.execute(
+                    select(Judgement.link_id, Judgement.method, Judgement.version,
+                           Judgement.stance, Judgement.rationale, Judgement.confidence,
+                           Judgement.decided_by)
+                    .join(Link, Link.id == Judgement.link_id).where(Link.claim_id.in_(ids))
+                    .order_by(Judgement.link_id, Judgement.id)).all():
+                if j.link_id in wanted:  # the one written last speaks, as in _link_rows
+                    (curated if j.method == CURATED_METHOD else auto)[j.link_id] = j
+            provenance: dict[int, list[str]] = {}
+            for lid, kind, detail in conn.execute(
+                    select(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
+                    .join(Link, Link.id == LinkProvenance.link_id).where(Link.claim_id.in_(ids))
+                    .order_by(LinkProvenance.link_id, LinkProvenance.kind,
+                              LinkProvenance.detail)).all():
+                if lid in wanted:
+                    provenance.setdefault(lid, []).append(f"{kind}:{detail}")
+            rows: dict[str, list[LinkRow]] = {}
+            for (lid, cid, _paper, pmid, title, year, month, day, iso, journal, doi, tier,
+                 reason, _retracted) in base:
+                a = auto.get(lid)
+                stance, decider, who, why, conf = _decision(None, curated.get(lid), a)
+                rows.setdefault(cid, []).append(LinkRow(
+                    cid, pmid, title, year, iso or journal, doi, tier, f"inferred: {reason}",
+                    stance, decider, who, why, conf, False, tuple(provenance.get(lid, ())),
+                    auto_stance=a.stance if a else None,
+                    auto_method=f"{a.method} {a.version}" if a else None,
+                    published=partial_iso(year, month, day)))
             for c in part:
                 yield c, rows.get(c.id, [])
 
@@ -323,16 +362,7 @@ def _link_rows(conn: Session, claim_ids: list[str],
     for r in base:
         v = verdicts.get(r.id)
         cur, auto = judgements.get((r.id, CURATED_METHOD)), judgements.get((r.id, "auto"))
-        if v is not None:
-            stance, decider, who, why, conf = v.stance, "verdict", v.reviewer, v.note, 1.0
-        elif cur is not None:
-            stance, decider, who, why, conf = (cur.stance, "curator", cur.decided_by,
-                                               cur.rationale, cur.confidence)
-        elif auto is not None:
-            stance, decider, who, why, conf = (auto.stance, "judge", auto.decided_by,
-                                               auto.rationale, auto.confidence)
-        else:
-            stance, decider, who, why, conf = "unjudged", "none", "", None, None
+        stance, decider, who, why, conf = _decision(v, cur, auto)
         cur_design = designs.get((r.claim_id, r.pmid))
         tier, tier_source = ((cur_design, "curator") if cur_design
                              else (r.design_tier, f"inferred: {r.design_reason}"))
@@ -350,9 +380,28 @@ def _link_rows(conn: Session, claim_ids: list[str],
             published=partial_iso(r.pub_year, r.pub_month, r.pub_day)))
     out = {cid: _with_groups(rows, min_shared_authors) for cid, rows in fields.items()}
     for rows in out.values():
-        rows.sort(key=lambda x: (x.stance != "supports", x.stance != "contradicts",
-                                 -(x.year or 0), x.pmid))
+        rows.sort(key=link_order)
     return out
+
+
+def link_order(row: LinkRow) -> tuple[bool, bool, int, str]:
+    """How a claim's links are listed: supporting, then contradicting, then the rest; newest
+    first within each, then by PMID."""
+    return row.stance != "supports", row.stance != "contradicts", -(row.year or 0), row.pmid
+
+
+def _decision(verdict: Any, curated: Any, auto: Any
+              ) -> tuple[str, str, str, str | None, float | None]:
+    """(stance, decider, who, why, confidence) of a link, by precedence: its newest verdict,
+    else the curator's judgement, else the automatic judge's."""
+    if verdict is not None:
+        return verdict.stance, "verdict", verdict.reviewer, verdict.note, 1.0
+    if curated is not None:
+        return (curated.stance, "curator", curated.decided_by, curated.rationale,
+                curated.confidence)
+    if auto is not None:
+        return auto.stance, "judge", auto.decided_by, auto.rationale, auto.confidence
+    return "unjudged", "none", "", None, None
 
 
 def _with_groups(rows: list[dict[str, Any]], min_shared: int) -> list[LinkRow]:

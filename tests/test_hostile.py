@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 
 from evtrack.claims import load_claims
 from evtrack.cli import cli
@@ -25,7 +25,7 @@ from evtrack.render import claims_frame, links_frame
 from evtrack.report import build_report
 from evtrack.store.db import _alembic_config, head_revision, open_store
 from evtrack.store.ledger import add_verdict
-from evtrack.store.models import Claim, CuratedRef, Paper, Verdict
+from evtrack.store.models import Claim, CuratedRef, Judgement, Link, Paper, Verdict
 
 CLAIM = ('[[claim]]\nid = "{id}"\ntext = "Ketamine blocks NMDA receptors."\nsubject = "ketamine"'
          '\nrelation = "blocks"\nobject = "NMDA receptor"\n')
@@ -325,6 +325,35 @@ def test_export_neutralises_formulas_and_read_csv_gives_the_frames_back(
     claims_back = read_csv(tmp_path / "out" / "claims.csv")
     pd.testing.assert_frame_equal(claims_back, claims_frame(report).replace({"": pd.NA}),
                                   check_dtype=False)
+
+
+def test_streamed_links_csv_defuses_the_links_no_score_depends_on(
+        formula_ledger, tmp_path: Path) -> None:
+    """A summary report's links.csv writes most links straight from the store (not through
+    pandas): hostile titles, rationales and judge names there come out as the full report's."""
+    from evtrack.export import export_csv
+    hostile = [*FORMULAS, 'two\r\nlines, a "quote"', "'already quoted", "ünïcode ≥ 2"]
+    with formula_ledger.begin() as conn:
+        judged = conn.execute(select(Judgement.id, Link.paper_id)
+                              .join(Link, Link.id == Judgement.link_id)
+                              .where(Judgement.stance.not_in(("supports", "contradicts", "mixed")),
+                                     Link.id.not_in(select(Verdict.link_id)))
+                              .order_by(Judgement.id)).all()
+        assert len(judged) >= len(hostile)
+        for (jid, paper_id), value in zip(judged, hostile, strict=False):
+            conn.execute(update(Judgement).where(Judgement.id == jid)
+                         .values(rationale=value, decided_by=value))
+            conn.execute(update(Paper).where(Paper.id == paper_id).values(title=value))
+    full, summary = build_report(formula_ledger), build_report(formula_ledger, full=False)
+    named = {r.pmid for c in summary.claims for r in c.links}
+    unnamed = [r for c in full.claims for r in c.links if r.pmid not in named]
+    assert set(hostile) <= {r.title for r in unnamed}  # the streamed path really writes them
+    export_csv(full, tmp_path / "full")
+    export_csv(summary, tmp_path / "summary", engine=formula_ledger, chunk=1)
+    streamed = (tmp_path / "summary" / "links.csv").read_bytes()
+    assert streamed == (tmp_path / "full" / "links.csv").read_bytes()
+    with open(tmp_path / "summary" / "links.csv", newline="", encoding="utf-8") as handle:
+        assert not runnable([cell for row in csv.reader(handle) for cell in row])
 
 
 def test_report_csv_on_standard_output_is_neutralised_too(formula_ledger, db_url: str) -> None:

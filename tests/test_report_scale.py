@@ -27,7 +27,7 @@ from evtrack.export import export_csv
 from evtrack.offline import OfflineSource
 from evtrack.refresh import refresh
 from evtrack.render import render
-from evtrack.report import ClaimReport, Report, build_report, iter_link_rows
+from evtrack.report import ClaimReport, Report, build_report, iter_unnamed_links, link_order
 from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.scoring import Evidence, Scorer
 from evtrack.store import ledger
@@ -108,11 +108,20 @@ def test_the_streamed_links_csv_is_the_same_file(ketamine: Engine, tmp_path: Pat
         export_csv(build_report(ketamine, full=False), tmp_path / "nope")
 
 
-def test_iter_link_rows_gives_every_link_of_the_full_report(ketamine: Engine) -> None:
+def test_the_named_and_the_unnamed_links_are_the_full_reports(ketamine: Engine) -> None:
     full = build_report(ketamine)
     summary = build_report(ketamine, full=False)
-    streamed = {c.id: rows for c, rows in iter_link_rows(ketamine, summary, chunk=4)}
-    assert streamed == {c.id: c.links for c in full.claims}
+    unnamed = {c.id: rows for c, rows in iter_unnamed_links(ketamine, summary, chunk=4)}
+    assert sum(map(len, unnamed.values())) > 0
+    for mine, theirs in zip(summary.claims, full.claims, strict=True):
+        named = {r.pmid for r in mine.links}
+        assert not named & {r.pmid for r in unnamed[mine.id]}
+        # Every row as the full report has it, but for the author lists (only the grouping
+        # reads them, and no unnamed link is grouped).
+        rows = sorted((*mine.links, *unnamed[mine.id]), key=link_order)
+        assert [r if r.pmid in named else dataclasses.replace(r, authors=x.authors)
+                for r, x in zip(rows, theirs.links, strict=True)] == theirs.links
+        assert all(r.group is None for r in unnamed[mine.id])
 
 
 @pytest.fixture(scope="module")
