@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy.orm import Session
 
 from evtrack.chain import ChainReport, claim_chain
@@ -211,8 +211,10 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
     with a million links is reported in seconds; :func:`iter_unnamed_links` streams the rest.
     """
     priors = priors or default_priors()
-    # A Session (not a bare Connection) so that select(Model) yields model objects; on one
-    # snapshot, so that a refresh committing meanwhile cannot show half of itself.
+    # On one snapshot, so that a refresh committing meanwhile cannot show half of itself. A
+    # Session on it where select(Model) must yield model objects (claims, cited and curated
+    # references, the last run); the link rows are read on the bare Connection: through the
+    # Session every row of them went through ORM result loading (a fifth of the build).
     with read_snapshot(engine) as snapshot, Session(bind=snapshot) as conn:
         q = select(Claim).order_by(Claim.claim_set, Claim.position)
         if claim_ids:
@@ -227,15 +229,15 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
         # Every claim in the store: no IN list at all (a thousand claims would be one).
         scope = list(claim_ids) if claim_ids else None
         if full:
-            links = _link_rows(conn, ids, priors.min_shared_authors, as_of)
+            links = _link_rows(snapshot, ids, priors.min_shared_authors, as_of)
             totals: dict[str, dict[str, dict[str, int]]] = {}
         else:
             placed: list[_Placement] = []
-            links = _link_rows(conn, ids, priors.min_shared_authors, as_of,
-                               base=summary.detail_links(conn, scope, as_of),
+            links = _link_rows(snapshot, ids, priors.min_shared_authors, as_of,
+                               base=summary.detail_links(snapshot, scope, as_of),
                                placed=placed)
-            totals = _summary_counts(conn, scope, as_of, placed)
-        judges = _judge_reliabilities(conn, priors)
+            totals = _summary_counts(snapshot, scope, as_of, placed)
+        judges = _judge_reliabilities(snapshot, priors)
         scorer = Scorer(priors, judges)
         extras = _claim_extras(conn, ids)
         reports = [_claim_report(c, links.get(c.id, []), scorer, extras,
@@ -307,7 +309,7 @@ def iter_unnamed_links(engine: Engine, report: Report, *, chunk: int = 50
                 yield c, rows.get(c.id, [])
 
 
-def _link_rows(conn: Session, claim_ids: list[str],
+def _link_rows(conn: Connection, claim_ids: list[str],
                min_shared_authors: int = 2,
                as_of: date | None = None, *,
                base: Sequence[Row[*tuple[Any, ...]]] | None = None,
@@ -321,13 +323,14 @@ def _link_rows(conn: Session, claim_ids: list[str],
     if as_of is not None:  # what could have been known then; judged as we judge it now
         base = [r for r in base if published_by(r.pub_year, r.pub_month, r.pub_day, as_of)]
     ids = [r.id for r in base]
+    # Each read fetched whole (.all()): iterating a result fetches row by row, a third slower.
     verdicts: dict[int, Any] = {}
     judgements: dict[tuple[int, str], Any] = {}
     provenance: dict[int, list[str]] = {}
     for part in summary.batches(ids):
         for verdict in conn.execute(select(Verdict.link_id, Verdict.stance, Verdict.reviewer,
                                      Verdict.note).where(summary.among(conn, Verdict.link_id, part))
-                              .order_by(Verdict.created_at, Verdict.id)):
+                              .order_by(Verdict.created_at, Verdict.id)).all():
             verdicts[verdict.link_id] = verdict  # newest wins
         # Of two automatic judges on one link, the one written last (highest id) speaks.
         for j in conn.execute(select(Judgement.link_id, Judgement.method, Judgement.version,
@@ -336,12 +339,12 @@ def _link_rows(conn: Session, claim_ids: list[str],
                               .where(summary.among(conn, Judgement.link_id, part))
                               # By link first: ordered by id alone, SQLite walks the
                               # whole table in id order instead of using the link index.
-                              .order_by(Judgement.link_id, Judgement.id)):
+                              .order_by(Judgement.link_id, Judgement.id)).all():
             judgements[(j.link_id, CURATED_METHOD if j.method == CURATED_METHOD else "auto")] = j
         for lid, kind, detail in conn.execute(
                 select(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
                 .where(summary.among(conn, LinkProvenance.link_id, part))
-                .order_by(LinkProvenance.kind, LinkProvenance.detail)):
+                .order_by(LinkProvenance.kind, LinkProvenance.detail)).all():
             provenance.setdefault(lid, []).append(f"{kind}:{detail}")
     designs = {(cid, pmid): d for cid, pmid, d in conn.execute(
         select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.design)
@@ -353,7 +356,7 @@ def _link_rows(conn: Session, claim_ids: list[str],
                 select(PaperAuthor.paper_id, PaperAuthor.last_name, PaperAuthor.fore_name,
                        PaperAuthor.initials, PaperAuthor.collective_name)
                 .where(summary.among(conn, PaperAuthor.paper_id, part))
-                .order_by(PaperAuthor.paper_id, PaperAuthor.position)):
+                .order_by(PaperAuthor.paper_id, PaperAuthor.position)).all():
             name = author_name(last, fore, initials, collective)
             if name:
                 authors.setdefault(pid, []).append(name)
@@ -413,7 +416,7 @@ def _with_groups(rows: list[dict[str, Any]], min_shared: int) -> list[LinkRow]:
     return [LinkRow(**r, group=key.get(r["pmid"])) for r in rows]
 
 
-def _summary_counts(conn: Session, claim_ids: list[str] | None, as_of: date | None,
+def _summary_counts(conn: Connection, claim_ids: list[str] | None, as_of: date | None,
                     placed: list[_Placement]) -> dict[str, dict[str, dict[str, int]]]:
     """Claim → design tier → stance bucket → links.
 
@@ -442,7 +445,7 @@ def _summary_counts(conn: Session, claim_ids: list[str] | None, as_of: date | No
             for cid, tiers in out.items()}
 
 
-def _judge_reliabilities(conn: Session, priors: Priors) -> list[JudgeReliability]:
+def _judge_reliabilities(conn: Connection, priors: Priors) -> list[JudgeReliability]:
     """One reliability per automatic judge (method, version) with judgements in the store:
     its measured error rate, re-estimated from every verdict on a link it judged (on any
     claim, not only the reported ones)."""

@@ -153,7 +153,7 @@ def detail_links(conn: Connection | Session, claim_ids: Sequence[str] | None,
         CitedReference.claim_id == Link.claim_id, CitedReference.resolved_pmid == Paper.pmid))
     seen: dict[int, Row[*tuple[Any, ...]]] = {}
     for stmt in (counted, retracted, judged, curated, cited):
-        for row in conn.execute(_scope(stmt, claim_ids, as_of)):
+        for row in conn.execute(_scope(stmt, claim_ids, as_of)).all():
             seen.setdefault(row.id, row)
     return list(seen.values())
 
