@@ -9,6 +9,7 @@ with ``--db-url``, on PostgreSQL (whose triggers are statement-level).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib.util
 import json
 from collections.abc import Iterator
@@ -206,6 +207,21 @@ def test_a_payload_that_does_not_decode_is_rebuilt(ketamine: Engine, payload: st
     assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
     with ketamine.connect() as conn:
         assert conn.execute(select(ReportCache.payload)).scalar_one() != payload
+
+
+def test_collections_are_back_on_after_building_or_a_bad_payload(ketamine: Engine) -> None:
+    assert gc.isenabled()
+    report_cache.summary_report(ketamine)  # built and kept with collections off
+    assert gc.isenabled()
+    with pytest.raises(report_cache.PayloadError):
+        report_cache.decode('{"@Popen": []}')
+    assert gc.isenabled()
+    gc.disable()  # whoever turned them off keeps them off
+    try:
+        report_cache.decode("[]")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_store_that_refuses_the_write_still_reports(ketamine: Engine,
