@@ -168,6 +168,31 @@ def test_every_write_to_a_watched_table_bumps_the_generation(ketamine: Engine,
     assert report_cache.generation(ketamine) > g, table
 
 
+def test_postgresql_bumps_once_per_transaction(ketamine: Engine) -> None:
+    """Migration 0005: one bump per writing transaction, not per statement (an executemany
+    is a statement per row, and thousands of updates of one row in one transaction cost the
+    square of their number); a rolled-back savepoint takes its bump with it."""
+    if ketamine.dialect.name != "postgresql":
+        pytest.skip("SQLite bumps per row, in place; only PostgreSQL's trigger remembers")
+    g = report_cache.generation(ketamine)
+    with ketamine.connect() as writer:
+        with writer.begin():
+            for _ in range(50):
+                writer.execute(text("UPDATE verdicts SET note = note"))
+            writer.execute(text("UPDATE links SET claim_id = claim_id"))
+            assert report_cache.generation(ketamine) == g  # not committed: not seen
+        assert report_cache.generation(ketamine) == g + 1
+        with writer.begin():
+            savepoint = writer.begin_nested()
+            writer.execute(text("UPDATE verdicts SET note = note"))
+            savepoint.rollback()
+            writer.execute(text("UPDATE papers SET title = title"))
+        assert report_cache.generation(ketamine) == g + 2
+        with writer.begin():  # the next transaction bumps again
+            writer.execute(text("UPDATE verdicts SET note = note"))
+    assert report_cache.generation(ketamine) == g + 3
+
+
 def test_deletes_and_inserts_bump_the_generation(ketamine: Engine) -> None:
     g = report_cache.generation(ketamine)
     with ketamine.begin() as conn:
