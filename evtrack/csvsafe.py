@@ -27,6 +27,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: The defusing prefix; a value that itself starts with it is escaped too, so that reading
 #: back can always tell (the mapping is one-to-one).
 ESCAPE = "'"
+#: The starts :func:`neutralise_cell` escapes.
+_DEFUSED = (*FORMULA_STARTS, ESCAPE)
 
 #: RFC 4180's line end. It also makes the writer quote a field holding a lone carriage return,
 #: which with pandas' default "\n" goes out bare and starts a new row in a spreadsheet (where a
@@ -39,7 +41,7 @@ TEXT_LIKE_NUMBERS: Mapping[str, Any] = {"pmid": str, "ref_pmid": str, "year": "I
 
 def neutralise_cell(value: object) -> object:
     """``value`` as a spreadsheet-safe cell (text only; anything else is returned as is)."""
-    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, ESCAPE)):
+    if isinstance(value, str) and value.startswith(_DEFUSED):
         return ESCAPE + value
     return value
 

@@ -111,7 +111,7 @@ def encode(value: Any) -> Any:
         return {tag: out}
     if kind is list:
         return [x if type(x) in _SCALARS else encode(x) for x in value]
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, bool | int | float | str):  # a subclass of one (an enum, say)
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         raise TypeError(f"cannot cache a {type(value).__qualname__}")
