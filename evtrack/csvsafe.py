@@ -46,6 +46,12 @@ def neutralise_cell(value: object) -> object:
     return value
 
 
+def neutralise_row(cells: list[Any]) -> list[Any]:
+    """:func:`neutralise_cell` of each cell, inlined: links.csv streams a million rows."""
+    return [(ESCAPE + v if v.startswith(_DEFUSED) else v) if isinstance(v, str) else v
+            for v in cells]
+
+
 def restore_cell(value: object) -> object:
     """The inverse of :func:`neutralise_cell`."""
     if isinstance(value, str) and value.startswith(ESCAPE):

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from evtrack.bibexport import load_entries, to_bibtex, to_ris
 from evtrack.changes import CHANGE_COLUMNS, Changes, changes_rows, diff_since
-from evtrack.csvsafe import LINE_END, neutralise_cell, write_csv
+from evtrack.csvsafe import LINE_END, neutralise_row, write_csv
 from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
 from evtrack.integrity import check_all
 from evtrack.render import LINK_COLUMNS, claims_frame, link_record, links_frame
@@ -66,7 +66,7 @@ def _stream_links(out: TextIO, report: Report, engine: Engine, chunk: int) -> in
         moved = {x.pmid: x for x in claim.score.contributions}
         # Cells as pandas' to_csv writes them after csvsafe.neutralise: text defused, a
         # missing value empty, numbers and booleans as Python spells them.
-        writer.writerows([neutralise_cell(v) for v in link_record(claim, r, moved)]
+        writer.writerows(neutralise_row(link_record(claim, r, moved))
                          for r in sorted((*claim.links, *others), key=link_order))
         rows += len(claim.links) + len(others)
     return rows
