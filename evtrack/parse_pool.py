@@ -26,13 +26,15 @@ import gc
 import io
 import os
 import pickle
+import queue
 import re
 import struct
 import subprocess
 import sys
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -41,6 +43,9 @@ from evtrack.store.rows import PreparedRecord, prepare_record
 
 #: Bytes of articles per piece handed to a worker (some sixty records).
 PIECE_BYTES = 512 * 1024
+#: Pieces handed out per worker before the first answer is taken: enough to keep the workers
+#: parsing through the writing of a batch (500 records, some eight pieces).
+AHEAD = 4
 #: Files smaller than this are parsed in the main process: workers would not pay for themselves.
 MIN_PARALLEL_BYTES = 8 * PIECE_BYTES
 
@@ -103,7 +108,8 @@ class ParsePool:
     def close(self) -> None:
         for proc in self._procs:
             if proc.stdin:
-                proc.stdin.close()  # end of input: the worker exits
+                with suppress(OSError):  # a killed worker's pipe may hold an unsent piece
+                    proc.stdin.close()  # end of input: the worker exits
         for proc in self._procs:
             try:
                 proc.wait(timeout=10)
@@ -141,33 +147,42 @@ class ParsePool:
             self._procs = [subprocess.Popen([sys.executable, "-m", "evtrack.parse_pool"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             env=env) for _ in range(self.workers)]
-        # One piece in flight per worker: a worker gets its next piece as soon as its result
-        # is read, so it parses while this process stores. Workers queue in the order of
-        # their pieces, so results come back in file order.
-        busy: deque[subprocess.Popen[bytes]] = deque()
+        # AHEAD pieces per worker are in flight, each handed to whichever worker is free by a
+        # thread that sends it and reads the answer (blocking pipe I/O, so the thread holds
+        # no lock while the worker parses). The workers thus keep parsing while this process
+        # is busy writing a batch, instead of idling with one answer each, and the answers are
+        # taken in the order of their pieces, which is file order.
+        free: queue.SimpleQueue[subprocess.Popen[bytes]] = queue.SimpleQueue()
+        for proc in self._procs:
+            free.put(proc)
+
+        def parse(head: bytes, piece: bytes) -> bytes:
+            proc = free.get()
+            try:
+                _send(proc.stdin, (head, piece))
+                return _receive_raw(proc.stdout)
+            finally:
+                free.put(proc)  # a dead worker too: the next piece fails fast on it
+
+        pending: deque[Future[bytes]] = deque()
+        executor = ThreadPoolExecutor(len(self._procs), thread_name_prefix="evtrack-parse")
         try:
             with open(path, "rb") as stream:
                 head, pieces = _pieces(stream)
-                for proc in self._procs:
-                    piece = next(pieces, None)
-                    if piece is None:
-                        break
-                    _send(proc.stdin, (head, piece))
-                    busy.append(proc)
-                while busy:
-                    proc = busy.popleft()
-                    status, payload = _receive(proc.stdout)
-                    if status != "ok":
-                        raise _Unsplit(payload)
-                    piece = next(pieces, None)
-                    if piece is not None:
-                        _send(proc.stdin, (head, piece))
-                        busy.append(proc)
-                    yield payload
+                for piece in pieces:
+                    pending.append(executor.submit(parse, head, piece))
+                    if len(pending) >= AHEAD * len(self._procs):
+                        yield _answer(pending.popleft().result())
+                while pending:
+                    yield _answer(pending.popleft().result())
         finally:
-            if busy:  # abandoned half-way: their answers would be out of step, start afresh
+            if pending:  # abandoned half-way: their answers would be out of step, start afresh
+                for future in pending:
+                    future.cancel()
                 for proc in self._procs:
                     proc.kill()
+            executor.shutdown(wait=True)
+            if pending:
                 self.close()
 
 
@@ -216,13 +231,25 @@ def _send(stream: IO[bytes] | None, message: Any) -> None:
     stream.flush()
 
 
-def _receive(stream: IO[bytes] | None) -> Any:
+def _receive_raw(stream: IO[bytes] | None) -> bytes:
     assert stream is not None
     size = stream.read(_LENGTH.size)
     if len(size) < _LENGTH.size:
         raise _Unsplit("a parse worker stopped")
-    data = stream.read(_LENGTH.unpack(size)[0])
-    return pickle.loads(data)  # from our own worker, never from a file or the network
+    length = _LENGTH.unpack(size)[0]
+    data = stream.read(length)
+    if len(data) < length:
+        raise _Unsplit("a parse worker stopped")
+    return data
+
+
+def _answer(data: bytes) -> list[PreparedRecord]:
+    """A worker's rows, or :class:`_Unsplit` with the fault it reported."""
+    status, payload = pickle.loads(data)  # from our own worker, never from a file or network
+    if status != "ok":
+        raise _Unsplit(payload)
+    rows: list[PreparedRecord] = payload
+    return rows
 
 
 def _serve() -> None:

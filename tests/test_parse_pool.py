@@ -108,3 +108,23 @@ def test_without_workers_nothing_is_started(corpus: Path) -> None:
     with ParsePool(0) as none:
         assert [r.pmid for r in none.records(corpus)] == [r.pmid for r in iter_records(corpus)]
         assert none._procs == []
+
+
+def test_a_file_abandoned_half_way_leaves_the_pool_usable(pool: ParsePool, corpus: Path) -> None:
+    # Several pieces per worker are in flight when the reader stops; their answers must not
+    # reach the next file's reader.
+    records = pool.records(corpus)
+    first = [next(records) for _ in range(5)]
+    records.close()
+    assert first == sequential(corpus)[0][:5]
+    assert pooled(pool, corpus) == sequential(corpus)
+
+
+def test_a_worker_that_dies_mid_file_is_covered_by_the_sequential_parser(
+        pool: ParsePool, corpus: Path) -> None:
+    records = pool.records(corpus)
+    got = [next(records)]
+    assert pool._procs
+    pool._procs[0].kill()
+    got.extend(records)
+    assert got == sequential(corpus)[0]
