@@ -13,7 +13,13 @@ from evtrack.errors import StoreError
 from evtrack.pubmed_xml import iter_records
 from evtrack.records import PaperRecord
 from evtrack.search_index import DERIVED_TABLE_PREFIX, StoredIndex, available
-from evtrack.store.db import create_db_engine, head_revision, open_store
+from evtrack.store.db import (
+    CACHE_MIB,
+    WAL_CHECKPOINT_PAGES,
+    create_db_engine,
+    head_revision,
+    open_store,
+)
 from evtrack.store.models import Base, Paper, PaperMesh
 from evtrack.store.papers import load_records, store_records
 
@@ -51,6 +57,9 @@ def test_sqlite_runs_with_foreign_keys_and_wal(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        # The ingest rate at 200 k papers rests on these two (bench/RESULTS.md).
+        assert conn.execute(text("PRAGMA cache_size")).scalar() == -CACHE_MIB * 1024
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == WAL_CHECKPOINT_PAGES
 
 
 def test_every_fixture_record_round_trips(engine: Engine,

@@ -26,6 +26,10 @@ from evtrack.resources import migrations_dir
 
 #: How long opening a database waits for another process that is migrating it (seconds).
 MIGRATION_WAIT = 120.0
+#: Page cache of each SQLite connection, MiB, and the WAL size (pages) that sets off a
+#: checkpoint (see _sqlite_pragmas).
+CACHE_MIB = 8
+WAL_CHECKPOINT_PAGES = 10_000
 #: How long a SQLite connection waits for another writer before failing.
 BUSY_TIMEOUT_MS = 30_000
 
@@ -38,6 +42,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A page cache of CACHE_MIB instead of SQLite's 2 MiB: the secondary indexes an ingest
+    # writes to (cited PMIDs, MeSH descriptors) take their keys in no order, and with 2 MiB
+    # nearly every insert into them missed the cache once a store held some 100 k papers.
+    # Filled only as pages are read, so a small store never uses it. And a checkpoint every
+    # WAL_CHECKPOINT_PAGES pages (40 MB of log on disk) instead of every 1,000: a batch of
+    # 500 records writes about 1,000 pages, so each commit paid a checkpoint that wrote the
+    # same index pages back again. 200,000 generated records (bench/ingest.py's worker, one
+    # run each): 153.8 s as SQLite ships, 140.7 s with the cache, 128.3 s with both.
+    cur.execute(f"PRAGMA cache_size=-{CACHE_MIB * 1024}")
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cur.close()
 
 
