@@ -166,6 +166,7 @@ class ParsePool:
 
         pending: deque[Future[bytes]] = deque()
         executor = ThreadPoolExecutor(len(self._procs), thread_name_prefix="evtrack-parse")
+        finished = False
         try:
             with open(path, "rb") as stream:
                 head, pieces = _pieces(stream)
@@ -175,14 +176,17 @@ class ParsePool:
                         yield _answer(pending.popleft().result())
                 while pending:
                     yield _answer(pending.popleft().result())
+            finished = True
         finally:
-            if pending:  # abandoned half-way: their answers would be out of step, start afresh
-                for future in pending:
-                    future.cancel()
+            # Abandoned half-way or failed: answers still due would be out of step with the
+            # next file, and a worker may be dead, so the next file starts fresh workers.
+            for future in pending:
+                future.cancel()
+            if not finished:
                 for proc in self._procs:
                     proc.kill()
             executor.shutdown(wait=True)
-            if pending:
+            if not finished:
                 self.close()
 
 

@@ -128,3 +128,6 @@ def test_a_worker_that_dies_mid_file_is_covered_by_the_sequential_parser(
     pool._procs[0].kill()
     got.extend(records)
     assert got == sequential(corpus)[0]
+    # The next file gets live workers again.
+    assert pooled(pool, corpus) == sequential(corpus)
+    assert pool._procs and all(proc.poll() is None for proc in pool._procs)
