@@ -2,7 +2,7 @@
 
 Files are streamed and stored in batches, each batch one transaction. Large files are parsed
 by worker processes while this process writes (:mod:`evtrack.parse_pool`): parsing costs more
-CPU than writing, so on two cores this nearly doubles the rate. A bad file does not stop the
+CPU than writing, so on two cores this buys 1.6x (bench/RESULTS.md). A bad file does not stop the
 others: its failure is reported with the file's name, and the records read before the fault
 are kept. An ingest holds the database's writer lock (:func:`evtrack.lock.refresh_lock`), so
 it never runs in the middle of a refresh, nor a refresh in the middle of it.
