@@ -184,7 +184,7 @@ class ParsePool:
                 future.cancel()
             if not finished:
                 for proc in self._procs:
-                    proc.kill()
+                    proc.kill()  # before the shutdown: it ends the threads' blocking reads
             executor.shutdown(wait=True)
             if not finished:
                 self.close()
