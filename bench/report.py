@@ -19,8 +19,8 @@ researcher verdicts, a few retractions) is written once with Core inserts — in
 * **report, ledger unchanged** — ``evtrack report`` again: the kept table;
 * **claims.csv** — ``evtrack report --format csv``, the ledger unchanged: the kept CSV;
 * **links.csv** — every link, one row each: the links the kept report names, and the others
-  (no score depends on them) read straight from the store fifty claims at a time
-  (:func:`evtrack.report.iter_unnamed_links`) and written with :mod:`csv`;
+  (no score depends on them) read straight from the store fifty claims at a time, their
+  cells made and defused in SQL (:func:`evtrack.export.export_csv`), written with :mod:`csv`;
 * **baseline** — the naive way: ``pandas.read_sql`` of the joined links and papers, every
   judgement, verdict, curated design and author into DataFrames, the stance precedence, the
   counts per stance and tier in pandas, and the scores from the counted links (the same

@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from datetime import date
+from operator import itemgetter
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Connection, Engine, Select, case, func, select
 
 from evtrack.bibexport import load_entries, to_bibtex, to_ris
 from evtrack.changes import CHANGE_COLUMNS, Changes, changes_rows, diff_since
-from evtrack.csvsafe import LINE_END, neutralise_row, write_csv
+from evtrack.csvsafe import DEFUSED, ESCAPE, LINE_END, neutralise_cell, neutralise_row, write_csv
 from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
 from evtrack.integrity import check_all
+from evtrack.parse_pool import fewer_collections
 from evtrack.render import LINK_COLUMNS, claims_frame, link_record, links_frame
-from evtrack.report import Report, iter_unnamed_links, link_order
+from evtrack.report import ClaimReport, Report, link_order
+from evtrack.store import summary
+from evtrack.store.db import read_snapshot
+from evtrack.store.models import Judgement, Link, LinkProvenance, Paper
 from evtrack.verdicts import TrailRow
 
 #: verdicts.csv's columns, in order.
@@ -56,20 +62,119 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
 
 def _stream_links(out: TextIO, report: Report, engine: Engine, chunk: int) -> int:
     """links.csv of a summary report: the links it names, with their weights and groups, and
-    the others straight from the store (:func:`evtrack.report.iter_unnamed_links`), through
-    :mod:`csv` rather than a frame per chunk — the same bytes as ``write_csv(links_frame(…))``
-    of the full report (``tests/test_report_scale.py``), at a fraction of the cost."""
+    the others (:func:`_unnamed_rows`) straight from the store, ``chunk`` claims at a time —
+    the same bytes as ``write_csv(links_frame(…))`` of the full report
+    (``tests/test_report_scale.py``), at a fraction of the cost."""
     writer = csv.writer(out, lineterminator=LINE_END)
     writer.writerow(LINK_COLUMNS)
     rows = 0
-    for claim, others in iter_unnamed_links(engine, report, chunk=chunk):
-        moved = {x.pmid: x for x in claim.score.contributions}
-        # Cells as pandas' to_csv writes them after csvsafe.neutralise: text defused, a
-        # missing value empty, numbers and booleans as Python spells them.
-        writer.writerows(neutralise_row(link_record(claim, r, moved))
-                         for r in sorted((*claim.links, *others), key=link_order))
-        rows += len(claim.links) + len(others)
+    # Collections seldom: each chunk makes a few hundred thousand tuples that die with it,
+    # and the report (all of it alive) need not be walked for them.
+    with fewer_collections(), read_snapshot(engine) as conn:
+        for i in range(0, len(report.claims), chunk):
+            part = report.claims[i:i + chunk]
+            unnamed = _unnamed_rows(part, *_unnamed_reads(conn, part, report.as_of))
+            for claim in part:
+                moved = {x.pmid: x for x in claim.score.contributions}
+                keyed = unnamed.get(claim.id, [])
+                keyed += [(*link_order(r), neutralise_row(link_record(claim, r, moved)))
+                          for r in claim.links]
+                # One claim's PMIDs are distinct: the key never ties, and the cells are
+                # never compared.
+                keyed.sort()
+                writer.writerows(map(itemgetter(4), keyed))
+                rows += len(keyed)
     return rows
+
+
+#: What :func:`_unnamed_reads` returns: judgements, provenance, links with their papers.
+_Reads = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _unnamed_reads(conn: Connection, claims: Sequence[ClaimReport], as_of: date | None
+                   ) -> _Reads:
+    """The three range reads behind :func:`_unnamed_rows` for ``claims``' links, with the
+    cells as links.csv has them and the text already defused: the judgements (the one that
+    speaks last for each link), the provenance in order, the links with their papers."""
+    in_claims = Link.claim_id.in_([c.id for c in claims])
+    # A link's judgement that speaks (as in evtrack.report._decision) comes last: the
+    # curator's, else the automatic judge's written last. The sort key in integers, which
+    # compare with link_order's booleans: a Boolean column would convert each in Python.
+    curated = Judgement.method == summary.CURATED_METHOD
+    judgements = _tuples(conn, select(
+        Judgement.link_id, case((Judgement.stance == "supports", 0), else_=1),
+        case((Judgement.stance == "contradicts", 0), else_=1), _defused(Judgement.stance),
+        case((curated, "curator"), else_="judge"), _defused(Judgement.decided_by),
+        _defused(Judgement.rationale), Judgement.confidence)
+        .join(Link, Link.id == Judgement.link_id).where(in_claims)
+        .order_by(Judgement.link_id, curated, Judgement.id))
+    provenance = _tuples(conn, select(
+        LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
+        .join(Link, Link.id == LinkProvenance.link_id).where(in_claims)
+        .order_by(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail))
+    stmt = (select(Link.claim_id, Link.id, Paper.pmid, Paper.pub_year, _defused(Link.claim_id),
+                   _defused(Paper.pmid), _defused(Paper.title), Paper.pub_year,
+                   _defused(case((func.coalesce(Paper.journal_iso, "") != "",
+                                  Paper.journal_iso), else_=Paper.journal)),
+                   _defused(Paper.doi), _defused(Paper.design_tier),
+                   _defused("inferred: " + Paper.design_reason))
+            .join(Paper, Paper.id == Link.paper_id).where(in_claims))
+    if as_of is not None:
+        stmt = stmt.where(summary.published_by_clause(as_of))
+    return judgements, provenance, _tuples(conn, stmt)
+
+
+def _unnamed_rows(claims: Sequence[ClaimReport], judgements: list[tuple[Any, ...]],
+                  provenance: list[tuple[Any, ...]], links: list[tuple[Any, ...]]
+                  ) -> dict[str, list[tuple[Any, ...]]]:
+    """links.csv's rows of the links ``claims`` do not name, by claim, each as
+    (:func:`evtrack.report.link_order`'s key, cells), from :func:`_unnamed_reads`.
+
+    Those links move no score: none has a verdict, a curator's design, a retracted paper or
+    a stance that counts, so none joins an independent group, weighs anything or is decided
+    by anyone but the curator's file or the judge; SQL gave their cells, and Python only
+    puts each row together.
+    """
+    named = {(c.id, r.pmid) for c in claims for r in c.links}
+    judged = {lid: rest for lid, *rest in judgements}  # the last one of each link speaks
+    found: dict[int, list[str]] = {}
+    for lid, kind, detail in provenance:
+        found.setdefault(lid, []).append(f"{kind}:{detail}")
+    found_by = {lid: neutralise_cell(" ".join(v)) for lid, v in found.items()}
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for cid, lid, pmid, year, *cells in links:
+        if (cid, pmid) not in named:
+            not_s, not_c, *decision = judged.get(lid, _UNJUDGED)
+            out.setdefault(cid, []).append(
+                (not_s, not_c, -(year or 0), pmid,
+                 (*cells, *decision, False, found_by.get(lid, ""), "", 0.0, 0.0)))
+    return out
+
+
+#: :func:`_unnamed_rows`' judgement of a link nobody judged: its sort key, then
+#: (stance, decider, decided_by, rationale, confidence).
+_UNJUDGED = (1, 1, "unjudged", "none", "", None, None)
+
+
+def _tuples(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``stmt``'s rows as the driver returns them, plain tuples: no :class:`~sqlalchemy.Row`
+    per row (a million of them cost seconds). Only for columns that need no conversion from
+    what the driver gives (text, integers, floats)."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args = (tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional
+            else params)
+    # Through the Connection, not a cursor of our own: it keeps the snapshot's transaction.
+    result = conn.exec_driver_sql(str(compiled), args)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def _defused(value: Any) -> ColumnElement[Any]:
+    """:func:`evtrack.csvsafe.neutralise_cell` of a text column, in SQL."""
+    return case((func.substr(value, 1, 1).in_(DEFUSED), ESCAPE + value), else_=value)
 
 
 def verdicts_frame(rows: Sequence[TrailRow]) -> pd.DataFrame:

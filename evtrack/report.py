@@ -13,13 +13,13 @@ the full report loads every link of every claim (JSON, HTML, reference lists, ``
 audit`` and ``evtrack diff`` list them all); ``build_report(full=False)`` — the terminal table
 and the claims CSV — counts links with SQL aggregates (:mod:`evtrack.store.summary`, where the
 choice is argued) and loads only those that can move a score or that it names, a tenth of a
-large store's links; :func:`iter_unnamed_links` streams the rest, e.g. into ``links.csv``.
+large store's links; ``links.csv`` takes the rest from the store (:mod:`evtrack.export`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -169,7 +169,7 @@ class ClaimSummary(ClaimReport):
     """A claim's report whose ``links`` are only those it names one by one: every link that
     counts for or against the claim, retracted papers, links with a verdict, papers the
     article cites or the curator lists (``build_report(full=False)``). Every figure is the
-    full report's; :func:`iter_unnamed_links` gives the other links."""
+    full report's; :mod:`evtrack.export` reads the other links for ``links.csv``."""
 
     n_linked: int = 0
 
@@ -208,7 +208,7 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
     with only the links it names one by one (:class:`ClaimSummary`): those that can move the
     score, retracted papers, links with a verdict, papers the article cites or the curator
     lists. The counts come from SQL aggregates (:mod:`evtrack.store.summary`), so a store
-    with a million links is reported in seconds; :func:`iter_unnamed_links` streams the rest.
+    with a million links is reported in seconds; ``links.csv`` reads the rest from the store.
     """
     priors = priors or default_priors()
     # On one snapshot, so that a refresh committing meanwhile cannot show half of itself. A
@@ -254,60 +254,6 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
                         questions={c.id: c.questions for c in reports})
     return Report(generated_at=datetime.now(), last_run=last, claims=reports, chain=chain,
                   judges=judges, priors=priors.source, as_of=as_of)
-
-
-def iter_unnamed_links(engine: Engine, report: Report, *, chunk: int = 50
-                       ) -> Iterator[tuple[ClaimReport, list[LinkRow]]]:
-    """For a summary report (``build_report(full=False)``): each claim with the links it does
-    *not* name, ``chunk`` claims at a time, read from the store as it is now on one snapshot.
-
-    Those links move no score: none has a verdict, a curator's design, a retracted paper or a
-    stance that counts, so none joins an independent group. That is why this is cheap: three
-    range reads per chunk of claims (links with their papers, judgements, provenance), no list
-    of link ids, no author lists (``authors`` is empty; the authors only serve the grouping).
-    The rows are in no particular order (:func:`link_order` is the report's).
-    """
-    with read_snapshot(engine) as conn:  # Core rows: no ORM loading for a million of them
-        for i in range(0, len(report.claims), chunk):
-            part = report.claims[i:i + chunk]
-            ids = [c.id for c in part]
-            named = {(c.id, r.pmid) for c in part for r in c.links}
-            stmt = summary.base_columns().where(Link.claim_id.in_(ids))
-            if report.as_of is not None:
-                stmt = stmt.where(summary.published_by_clause(report.as_of))
-            base = [r for r in conn.execute(stmt).all() if (r.claim_id, r.pmid) not in named]
-            wanted = {r.id for r in base}
-            curated: dict[int, Any] = {}
-            auto: dict[int, Any] = {}
-            for j in conn.execute(
-                    select(Judgement.link_id, Judgement.method, Judgement.version,
-                           Judgement.stance, Judgement.rationale, Judgement.confidence,
-                           Judgement.decided_by)
-                    .join(Link, Link.id == Judgement.link_id).where(Link.claim_id.in_(ids))
-                    .order_by(Judgement.link_id, Judgement.id)).all():
-                if j.link_id in wanted:  # the one written last speaks, as in _link_rows
-                    (curated if j.method == CURATED_METHOD else auto)[j.link_id] = j
-            provenance: dict[int, list[str]] = {}
-            for lid, kind, detail in conn.execute(
-                    select(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
-                    .join(Link, Link.id == LinkProvenance.link_id).where(Link.claim_id.in_(ids))
-                    .order_by(LinkProvenance.link_id, LinkProvenance.kind,
-                              LinkProvenance.detail)).all():
-                if lid in wanted:
-                    provenance.setdefault(lid, []).append(f"{kind}:{detail}")
-            rows: dict[str, list[LinkRow]] = {}
-            for (lid, cid, _paper, pmid, title, year, month, day, iso, journal, doi, tier,
-                 reason, _retracted) in base:
-                a = auto.get(lid)
-                stance, decider, who, why, conf = _decision(None, curated.get(lid), a)
-                rows.setdefault(cid, []).append(LinkRow(
-                    cid, pmid, title, year, iso or journal, doi, tier, f"inferred: {reason}",
-                    stance, decider, who, why, conf, False, tuple(provenance.get(lid, ())),
-                    auto_stance=a.stance if a else None,
-                    auto_method=f"{a.method} {a.version}" if a else None,
-                    published=partial_iso(year, month, day)))
-            for c in part:
-                yield c, rows.get(c.id, [])
 
 
 def _link_rows(conn: Connection, claim_ids: list[str],

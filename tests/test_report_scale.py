@@ -13,26 +13,26 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from evtrack.claims import load_claims
-from evtrack.export import export_csv
+from evtrack.export import export_csv, read_csv
 from evtrack.offline import OfflineSource
-from evtrack.refresh import refresh
+from evtrack.refresh import CURATED_METHOD, refresh
 from evtrack.render import render
-from evtrack.report import ClaimReport, Report, build_report, iter_unnamed_links, link_order
+from evtrack.report import ClaimReport, Report, build_report
 from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.scoring import Evidence, Scorer
 from evtrack.store import ledger
 from evtrack.store.db import open_store
-from evtrack.store.models import Link
+from evtrack.store.models import Judgement, Link, LinkProvenance, Paper
 from evtrack.testing.scale_store import fill_store
 
 if TYPE_CHECKING:
@@ -108,20 +108,76 @@ def test_the_streamed_links_csv_is_the_same_file(ketamine: Engine, tmp_path: Pat
         export_csv(build_report(ketamine, full=False), tmp_path / "nope")
 
 
-def test_the_named_and_the_unnamed_links_are_the_full_reports(ketamine: Engine) -> None:
-    full = build_report(ketamine)
-    summary = build_report(ketamine, full=False)
-    unnamed = {c.id: rows for c, rows in iter_unnamed_links(ketamine, summary, chunk=4)}
-    assert sum(map(len, unnamed.values())) > 0
-    for mine, theirs in zip(summary.claims, full.claims, strict=True):
-        named = {r.pmid for r in mine.links}
-        assert not named & {r.pmid for r in unnamed[mine.id]}
-        # Every row as the full report has it, but for the author lists (only the grouping
-        # reads them, and no unnamed link is grouped).
-        rows = sorted((*mine.links, *unnamed[mine.id]), key=link_order)
-        assert [r if r.pmid in named else dataclasses.replace(r, authors=x.authors)
-                for r, x in zip(rows, theirs.links, strict=True)] == theirs.links
-        assert all(r.group is None for r in unnamed[mine.id])
+def test_unnamed_links_with_awkward_cells_stream_as_the_full_report_writes_them(
+        databases: DatabaseFactory, tmp_path: Path) -> None:
+    """The links a summary does not name get their cells from SQL (defusing included), the
+    named ones from Python: formula-like and quoted text, commas and line breaks, a missing
+    year, an empty ISO abbreviation, a curator's stance over the judge's, the later of two
+    judges, no judgement at all, several provenance entries — byte for byte as the full
+    report writes them, and read back unchanged."""
+    url = databases.create()
+    engine = open_store(url)
+    try:
+        fill_store(engine, claims=2, papers=60, links=100, seed=5)
+        summary = build_report(engine, full=False)
+        named = {(c.id, r.pmid) for c in summary.claims for r in c.links}
+        with engine.begin() as conn:
+            rows = conn.execute(select(Link.id, Link.claim_id, Paper.id, Paper.pmid)
+                                .join(Paper, Paper.id == Link.paper_id)
+                                .order_by(Link.id)).all()
+            unnamed = [r for r in rows if (r.claim_id, r.pmid) not in named]
+            assert len(unnamed) >= 6
+            (l1, _c1, p1, _), (l2, _c2, p2, _), (l3, _c3, p3, _), (l4, *_r4), \
+                (l5, *_r5), (l6, *_r6) = unnamed[:6]
+            conn.execute(update(Paper).where(Paper.id == p1).values(
+                title='=HYPERLINK("http://x")', doi="+1", journal_iso="", journal="@Journal",
+                pub_year=None, design_reason=""))
+            conn.execute(update(Paper).where(Paper.id == p2).values(
+                title="'already quoted", journal_iso=None, journal=None))
+            conn.execute(update(Paper).where(Paper.id == p3).values(
+                title='-5 mice, "quoted",\r\nand a new line'))
+            conn.execute(update(Judgement).where(Judgement.link_id == l1).values(
+                rationale="\tstarts with a tab", decided_by="-judge"))
+            conn.execute(delete(Judgement).where(Judgement.link_id.in_([l2, l4, l5, l6])))
+            now = datetime(2026, 1, 1)
+            conn.execute(insert(Judgement), [
+                # l4: the curator's stance speaks over the judge's written after it
+                {"link_id": l4, "method": CURATED_METHOD, "version": "1", "stance": "mentions",
+                 "rationale": "@curated", "confidence": 1.0, "decided_by": "curator (x.toml)",
+                 "created_at": now},
+                {"link_id": l4, "method": "cue-rules", "version": "9", "stance": "unclear",
+                 "rationale": "not me", "confidence": 0.5, "decided_by": "judge",
+                 "created_at": now},
+                # l5: of two judges, the one written last
+                {"link_id": l5, "method": "cue-rules", "version": "9", "stance": "unclear",
+                 "rationale": "first", "confidence": 0.25, "decided_by": "judge a",
+                 "created_at": now},
+                {"link_id": l5, "method": "lexical-lr", "version": "9", "stance": "mentions",
+                 "rationale": "=second", "confidence": 0.123456789012345678,
+                 "decided_by": "judge b", "created_at": now}])
+            conn.execute(insert(LinkProvenance), [
+                {"link_id": l6, "kind": "query", "detail": "zz, last"},
+                {"link_id": l6, "kind": "cited", "detail": "=first"}])
+        summary = build_report(engine, full=False)
+        assert not named ^ {(c.id, r.pmid) for c in summary.claims for r in c.links}
+        full = export_csv(build_report(engine), tmp_path / "full")
+        streamed = export_csv(summary, tmp_path / "streamed", engine=engine, chunk=1)
+        assert streamed == [(tmp_path / "streamed" / p.name, n) for p, n in full]
+        text = (tmp_path / "streamed" / "links.csv").read_bytes()
+        assert text == (tmp_path / "full" / "links.csv").read_bytes()
+        for cell in (b"\"'=HYPERLINK(\"\"http://x\"\")\"", b"''already quoted", b"'@Journal",
+                     b"'-judge", b"'@curated", b"'=second", b",unjudged,none,,,,False,"):
+            assert cell in text, cell
+        back = read_csv(tmp_path / "streamed" / "links.csv")
+        cell = back.set_index(["claim_id", "pmid"]).loc
+        assert cell[(unnamed[0].claim_id, unnamed[0].pmid), "title"] == '=HYPERLINK("http://x")'
+        assert cell[(unnamed[2].claim_id, unnamed[2].pmid), "title"] == \
+            '-5 mice, "quoted",\r\nand a new line'
+        assert cell[(unnamed[4].claim_id, unnamed[4].pmid), "rationale"] == "=second"
+        assert cell[(unnamed[3].claim_id, unnamed[3].pmid), "decider"] == "curator"
+    finally:
+        engine.dispose()
+        databases.drop(url)
 
 
 @pytest.fixture(scope="module")
