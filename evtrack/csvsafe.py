@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import ColumnElement, case, func
 
 #: What a spreadsheet takes for the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -28,7 +29,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: back can always tell (the mapping is one-to-one).
 ESCAPE = "'"
 #: The starts :func:`neutralise_cell` escapes.
-DEFUSED = (*FORMULA_STARTS, ESCAPE)
+_DEFUSED = (*FORMULA_STARTS, ESCAPE)
 
 #: RFC 4180's line end. It also makes the writer quote a field holding a lone carriage return,
 #: which with pandas' default "\n" goes out bare and starts a new row in a spreadsheet (where a
@@ -41,15 +42,20 @@ TEXT_LIKE_NUMBERS: Mapping[str, Any] = {"pmid": str, "ref_pmid": str, "year": "I
 
 def neutralise_cell(value: object) -> object:
     """``value`` as a spreadsheet-safe cell (text only; anything else is returned as is)."""
-    if isinstance(value, str) and value.startswith(DEFUSED):
+    if isinstance(value, str) and value.startswith(_DEFUSED):
         return ESCAPE + value
     return value
 
 
 def neutralise_row(cells: list[Any]) -> list[Any]:
     """:func:`neutralise_cell` of each cell, inlined: links.csv streams a million rows."""
-    return [(ESCAPE + v if v.startswith(DEFUSED) else v) if isinstance(v, str) else v
+    return [(ESCAPE + v if v.startswith(_DEFUSED) else v) if isinstance(v, str) else v
             for v in cells]
+
+
+def neutralise_sql(column: Any) -> ColumnElement[Any]:
+    """:func:`neutralise_cell` of a text column, in SQL: for cells a query writes itself."""
+    return case((func.substr(column, 1, 1).in_(_DEFUSED), ESCAPE + column), else_=column)
 
 
 def restore_cell(value: object) -> object:

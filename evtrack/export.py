@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Engine, Select, case, func, select
+from sqlalchemy import Connection, Engine, Select, case, func, select
 
 from evtrack.bibexport import load_entries, to_bibtex, to_ris
 from evtrack.changes import CHANGE_COLUMNS, Changes, changes_rows, diff_since
-from evtrack.csvsafe import DEFUSED, ESCAPE, LINE_END, neutralise_cell, neutralise_row, write_csv
+from evtrack.csvsafe import (
+    LINE_END,
+    neutralise_cell,
+    neutralise_row,
+    neutralise_sql,
+    write_csv,
+)
 from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
 from evtrack.integrity import check_all
 from evtrack.parse_pool import fewer_collections
@@ -94,30 +100,32 @@ _Reads = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...
 def _unnamed_reads(conn: Connection, claims: Sequence[ClaimReport], as_of: date | None
                    ) -> _Reads:
     """The three range reads behind :func:`_unnamed_rows` for ``claims``' links, with the
-    cells as links.csv has them and the text already defused: the judgements (the one that
-    speaks last for each link), the provenance in order, the links with their papers."""
+    cells as links.csv has them and the text already defused: the judgement that speaks for
+    each link (:func:`evtrack.store.summary.effective_judgement`), the provenance in order,
+    the links with their papers."""
     in_claims = Link.claim_id.in_([c.id for c in claims])
-    # A link's judgement that speaks (as in evtrack.report._decision) comes last: the
-    # curator's, else the automatic judge's written last. The sort key in integers, which
-    # compare with link_order's booleans: a Boolean column would convert each in Python.
-    curated = Judgement.method == summary.CURATED_METHOD
+    # Only the judgement that speaks for its link, as the counts take it. The sort key in
+    # integers, which compare with link_order's booleans: a Boolean column would be
+    # converted in Python, value by value.
     judgements = _tuples(conn, select(
         Judgement.link_id, case((Judgement.stance == "supports", 0), else_=1),
-        case((Judgement.stance == "contradicts", 0), else_=1), _defused(Judgement.stance),
-        case((curated, "curator"), else_="judge"), _defused(Judgement.decided_by),
-        _defused(Judgement.rationale), Judgement.confidence)
-        .join(Link, Link.id == Judgement.link_id).where(in_claims)
-        .order_by(Judgement.link_id, curated, Judgement.id))
+        case((Judgement.stance == "contradicts", 0), else_=1), neutralise_sql(Judgement.stance),
+        case((Judgement.method == summary.CURATED_METHOD, "curator"), else_="judge"),
+        neutralise_sql(Judgement.decided_by), neutralise_sql(Judgement.rationale),
+        Judgement.confidence)
+        .join(Link, Link.id == Judgement.link_id)
+        .where(in_claims, summary.effective_judgement()))
     provenance = _tuples(conn, select(
         LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
         .join(Link, Link.id == LinkProvenance.link_id).where(in_claims)
         .order_by(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail))
-    stmt = (select(Link.claim_id, Link.id, Paper.pmid, Paper.pub_year, _defused(Link.claim_id),
-                   _defused(Paper.pmid), _defused(Paper.title), Paper.pub_year,
-                   _defused(case((func.coalesce(Paper.journal_iso, "") != "",
-                                  Paper.journal_iso), else_=Paper.journal)),
-                   _defused(Paper.doi), _defused(Paper.design_tier),
-                   _defused("inferred: " + Paper.design_reason))
+    journal = case((func.coalesce(Paper.journal_iso, "") != "", Paper.journal_iso),
+                   else_=Paper.journal)  # the report's `journal_iso or journal`
+    stmt = (select(Link.claim_id, Link.id, Paper.pmid, Paper.pub_year,
+                   neutralise_sql(Link.claim_id), neutralise_sql(Paper.pmid),
+                   neutralise_sql(Paper.title), Paper.pub_year, neutralise_sql(journal),
+                   neutralise_sql(Paper.doi), neutralise_sql(Paper.design_tier),
+                   neutralise_sql("inferred: " + Paper.design_reason))
             .join(Paper, Paper.id == Link.paper_id).where(in_claims))
     if as_of is not None:
         stmt = stmt.where(summary.published_by_clause(as_of))
@@ -136,7 +144,7 @@ def _unnamed_rows(claims: Sequence[ClaimReport], judgements: list[tuple[Any, ...
     puts each row together.
     """
     named = {(c.id, r.pmid) for c in claims for r in c.links}
-    judged = {lid: rest for lid, *rest in judgements}  # the last one of each link speaks
+    judged = {lid: rest for lid, *rest in judgements}
     found: dict[int, list[str]] = {}
     for lid, kind, detail in provenance:
         found.setdefault(lid, []).append(f"{kind}:{detail}")
@@ -170,11 +178,6 @@ def _tuples(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any,
         return list(result.cursor.fetchall())
     finally:
         result.close()
-
-
-def _defused(value: Any) -> ColumnElement[Any]:
-    """:func:`evtrack.csvsafe.neutralise_cell` of a text column, in SQL."""
-    return case((func.substr(value, 1, 1).in_(DEFUSED), ESCAPE + value), else_=value)
 
 
 def verdicts_frame(rows: Sequence[TrailRow]) -> pd.DataFrame:
