@@ -27,7 +27,7 @@ from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
 from evtrack.integrity import check_all
 from evtrack.parse_pool import fewer_collections
 from evtrack.render import LINK_COLUMNS, claims_frame, link_record, links_frame
-from evtrack.report import ClaimReport, Report, link_order
+from evtrack.report import UNJUDGED, ClaimReport, Report, link_order
 from evtrack.store import summary
 from evtrack.store.db import read_snapshot
 from evtrack.store.models import Judgement, Link, LinkProvenance, Paper
@@ -159,9 +159,8 @@ def _unnamed_rows(claims: Sequence[ClaimReport], judgements: list[tuple[Any, ...
     return out
 
 
-#: :func:`_unnamed_rows`' judgement of a link nobody judged: its sort key, then
-#: (stance, decider, decided_by, rationale, confidence).
-_UNJUDGED = (1, 1, "unjudged", "none", "", None, None)
+#: :func:`_unnamed_rows`' judgement of a link nobody judged: its sort key, then the report's.
+_UNJUDGED = (1, 1, *UNJUDGED)
 
 
 def _tuples(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:

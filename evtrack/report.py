@@ -340,6 +340,10 @@ def link_order(row: LinkRow) -> tuple[bool, bool, int, str]:
     return row.stance != "supports", row.stance != "contradicts", -(row.year or 0), row.pmid
 
 
+#: :func:`_decision` of a link nobody judged: (stance, decider, who, why, confidence).
+UNJUDGED: tuple[str, str, str, None, None] = ("unjudged", "none", "", None, None)
+
+
 def _decision(verdict: Any, curated: Any, auto: Any
               ) -> tuple[str, str, str, str | None, float | None]:
     """(stance, decider, who, why, confidence) of a link, by precedence: its newest verdict,
@@ -351,7 +355,7 @@ def _decision(verdict: Any, curated: Any, auto: Any
                 curated.confidence)
     if auto is not None:
         return auto.stance, "judge", auto.decided_by, auto.rationale, auto.confidence
-    return "unjudged", "none", "", None, None
+    return UNJUDGED
 
 
 def _with_groups(rows: list[dict[str, Any]], min_shared: int) -> list[LinkRow]:
