@@ -205,6 +205,9 @@ class Scorer:
                  judges: Iterable[JudgeReliability] = ()) -> None:
         self.priors = priors or default_priors()
         self.judges = {j.key: j for j in judges}
+        # weight() per (tier, stance, decider, method, retracted): a thousand claims' hundred
+        # thousand links come in a few dozen kinds, and a judge's error is a search.
+        self._weights: dict[tuple[str, str, str, str | None, bool], float] = {}
 
     def decider_error(self, e: Evidence) -> float | None:
         """The chance that ``e``'s stance is wrong; None when nobody decided it."""
@@ -217,10 +220,13 @@ class Scorer:
 
     def weight(self, e: Evidence) -> float:
         """``p = (1 − tier error) × (1 − decider error)``; 0 for retracted or unjudged links."""
-        err = self.decider_error(e)
-        if e.retracted or err is None:
-            return 0.0
-        return (1 - self.priors.tier_error[self._tier(e)]) * (1 - err)
+        kind = (e.tier, e.stance, e.decider, e.method, e.retracted)
+        p = self._weights.get(kind)
+        if p is None:
+            err = self.decider_error(e)
+            p = self._weights[kind] = (0.0 if e.retracted or err is None else
+                                       (1 - self.priors.tier_error[self._tier(e)]) * (1 - err))
+        return p
 
     def _tier(self, e: Evidence) -> str:
         return e.tier if e.tier in self.priors.tier_error else "other"
@@ -280,6 +286,11 @@ class Scorer:
         ordered = {side: sorted(f for (sd, _g), f in factors.items() if sd == side)
                    for side in ("supports", "contradicts")}
         kept = {side: math.prod(fs, start=1.0) for side, fs in ordered.items()}
+        # A side's product without a paper depends only on which factor values leave it and
+        # which come in (the list stays sorted, and equal floats are interchangeable), so it
+        # is multiplied once per such change: most papers are alone in their group, and
+        # papers of one kind have one factor, so a claim's hundred papers make a few changes.
+        products: dict[tuple[str, tuple[float, ...], tuple[float, ...]], float] = {}
         contributions = []
         for pmid, mine in by_pmid.items():
             without = dict(kept)
@@ -288,12 +299,21 @@ class Scorer:
                         if pieces[i].side == side}
                 if not keys:
                     continue
-                fs = list(ordered[side])
-                for key in keys:
-                    rest = [i for i in members[key] if i not in mine]
-                    del fs[bisect.bisect_left(fs, factors[key])]
-                    bisect.insort(fs, self._rank(pieces, rest)[0])
-                without[side] = math.prod(fs, start=1.0)
+                out = tuple(sorted(factors[key] for key in keys))
+                # A group left empty keeps the factor of no evidence, 1.0.
+                into = tuple(sorted(self._rank(pieces, rest)[0] if rest else 1.0
+                                    for key in keys
+                                    for rest in [[i for i in members[key] if i not in mine]]))
+                change = (side, out, into)
+                product = products.get(change)
+                if product is None:
+                    fs = list(ordered[side])
+                    for f in out:
+                        del fs[bisect.bisect_left(fs, f)]
+                    for f in into:
+                        bisect.insort(fs, f)
+                    product = products[change] = math.prod(fs, start=1.0)
+                without[side] = product
             s2, c2 = 1 - without["supports"], 1 - without["contradicts"]
             e = pieces[mine[0]].evidence
             contributions.append(Contribution(
