@@ -49,6 +49,11 @@ def author_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", ascii_name.lower()).strip()
 
 
+@lru_cache(maxsize=1 << 18)  # a paper's author list recurs in every claim it is linked to
+def _author_keys(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(k for k in map(author_key, names) if k)
+
+
 @dataclass(frozen=True)
 class AuthorGroup:
     """Papers that count as one independent line of evidence."""
@@ -80,7 +85,9 @@ def independent_groups(papers: Mapping[str, Iterable[str]],
     """
     if min_shared < 1:
         raise ValueError("min_shared must be at least 1")
-    authors = {pmid: {k for k in map(author_key, papers[pmid]) if k} for pmid in papers}
+    authors = {pmid: _author_keys(names) if type(names) is tuple
+               else frozenset(k for k in map(author_key, names) if k)
+               for pmid, names in papers.items()}
 
     parent = {p: p for p in authors}
 
@@ -98,6 +105,8 @@ def independent_groups(papers: Mapping[str, Iterable[str]],
             by_author[k].append(pmid)
     shared: Counter[tuple[str, str]] = Counter()
     for pmids in by_author.values():
+        if len(pmids) < 2:  # most authors are on one paper of a claim's
+            continue
         for a, b in combinations(sorted(pmids, key=_pmid_order), 2):
             shared[(a, b)] += 1
     for (a, b), n in shared.items():
@@ -109,9 +118,10 @@ def independent_groups(papers: Mapping[str, Iterable[str]],
     members: dict[str, list[str]] = defaultdict(list)
     for pmid in authors:
         members[find(pmid)].append(pmid)
+    # One paper shares nobody with itself, and most groups are one paper.
     groups = [AuthorGroup(key=root, pmids=tuple(sorted(pmids, key=_pmid_order)),
-                          shared_authors=shared_authors({p: papers[p] for p in pmids})
-                          if len(pmids) > 1 else ())  # one paper shares nobody with itself
+                          shared_authors=shared_authors({p: papers[p] for p in pmids}))
+              if len(pmids) > 1 else AuthorGroup(key=root, pmids=(root,), shared_authors=())
               for root, pmids in members.items()]
     groups.sort(key=lambda g: _pmid_order(g.key))
     return groups

@@ -301,6 +301,30 @@ def test_the_monteggia_kavalali_papers_in_the_snapshot_are_one_group() -> None:
                                                         "24912158")].shared_authors)
 
 
+
+@given(st.dictionaries(st.integers(1, 10**8).map(str),
+                       st.lists(st.sampled_from(["Li Y", "li y", "Wang J", "Réus G", "Reus G",
+                                                 "Duman R", "Kavalali E", "Monteggia L", "",
+                                                 "APA Council"]), max_size=5),
+                       max_size=30),
+       st.integers(1, 3))
+def test_groups_partition_the_papers_and_join_every_linked_pair(
+        papers: dict[str, list[str]], min_shared: int) -> None:
+    groups = independent_groups(papers, min_shared)
+    # The same partition whether the author lists come as lists or as (cached) tuples.
+    assert independent_groups({p: tuple(a) for p, a in papers.items()}, min_shared) == groups
+    assert sorted(p for g in groups for p in g.pmids) == sorted(papers)
+    where = {p: g.key for g in groups for p in g.pmids}
+    for g in groups:
+        assert g.key == min(g.pmids, key=lambda p: (len(p), p)) == g.pmids[0]
+        assert g.shared_authors == () or len(g.pmids) > 1
+    keys = {p: {author_key(n) for n in names} - {""} for p, names in papers.items()}
+    for a in papers:
+        for b in papers:
+            shared = len(keys[a] & keys[b])
+            if a != b and shared and shared >= min(min_shared, len(keys[a]), len(keys[b])):
+                assert where[a] == where[b]
+
 # --- learning the judge's error from verdicts ------------------------------------------------
 
 CHECKS = [
