@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import math
 import tomllib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -249,6 +249,9 @@ class Scorer:
         Ranks are by (−p, PMID) and factors are multiplied in sorted order, so the result does
         not depend on the order the evidence came in, not even in the last floating-point bit.
         """
+        if len(idx) == 1:  # most groups' sides: p at rank 0 is p × 1.0, and 1.0 × (1 − p)
+            p = pieces[idx[0]].p
+            return 1 - p, {idx[0]: p}
         order = sorted(idx, key=lambda i: (-pieces[i].p, pieces[i].evidence.pmid))
         eff = {i: pieces[i].p * self.priors.group_decay ** k for k, i in enumerate(order)}
         return math.prod(sorted(1 - e for e in eff.values()), start=1.0), eff
@@ -343,17 +346,16 @@ class Scorer:
         out = []
         for key, idx in by_group.items():
             stances = {pieces[i].evidence.pmid: pieces[i].evidence.stance for i in idx}
-
-            def belief(side: str, idx: list[int] = idx) -> float:
-                return 1 - math.prod(sorted(1 - effective[i] for i in idx
-                                            if pieces[i].side == side), start=1.0)
-
+            keep: dict[str, list[float]] = {"supports": [], "contradicts": []}
+            for i in idx:
+                keep[pieces[i].side].append(1 - effective[i])
+            n = Counter(stances.values())
             out.append(GroupBelief(
-                key=key, pmids=tuple(sorted(stances, key=lambda p: (len(p), p))),
-                supports=sum(1 for s in stances.values() if s == "supports"),
-                contradicts=sum(1 for s in stances.values() if s == "contradicts"),
-                mixed=sum(1 for s in stances.values() if s == "mixed"),
-                support=belief("supports"), contradiction=belief("contradicts")))
+                key=key, pmids=(tuple(sorted(stances, key=lambda p: (len(p), p)))
+                                if len(stances) > 1 else tuple(stances)),
+                supports=n["supports"], contradicts=n["contradicts"], mixed=n["mixed"],
+                support=1 - math.prod(sorted(keep["supports"]), start=1.0),
+                contradiction=1 - math.prod(sorted(keep["contradicts"]), start=1.0)))
         out.sort(key=lambda g: (-g.support, -g.contradiction, g.key))
         return tuple(out)
 
