@@ -428,9 +428,13 @@ def diff(app: App, since: int | date | None, claim_ids: tuple[str, ...], fmt: st
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports",
               show_default=True, help="Directory for the files.")
 @_PRIORS_OPTION
+@click.option("--csv-only", is_flag=True,
+              help="Only claims.csv and links.csv (the same files), from the kept summary "
+                   "report with the links read straight from the store: seconds for a "
+                   "million links.")
 @pass_app
 @_errors_to_click
-def export(app: App, out_dir: str, priors: str | None) -> None:
+def export(app: App, out_dir: str, priors: str | None, csv_only: bool) -> None:
     """Write the report as files: claims.csv (one row per claim), links.csv (one per link),
     verdicts.csv (the audit trail: one row per verdict, with the stance it overrode),
     citations.csv (does each cited paper support its claim?), changes.csv (what the last
@@ -439,15 +443,25 @@ def export(app: App, out_dir: str, priors: str | None) -> None:
     \b
     Example:
       evtrack export --out reports/
+      evtrack export --csv-only --out reports/
     """
-    from evtrack.export import export_audit_trail, export_csv, export_review_files
+    from evtrack.export import (
+        export_audit_trail,
+        export_csv,
+        export_review_files,
+        export_tables,
+    )
     from evtrack.report import build_report
     from evtrack.scoring import load_priors
     from evtrack.verdicts import audit_trail
-    built = build_report(app.engine, priors=load_priors(Path(priors)) if priors else None)
-    written = export_csv(built, Path(out_dir))
-    written.append(export_audit_trail(audit_trail(app.engine), Path(out_dir)))
-    written += export_review_files(app.engine, built, Path(out_dir))
+    chosen = load_priors(Path(priors)) if priors else None
+    if csv_only:
+        written = export_tables(app.engine, Path(out_dir), chosen)
+    else:
+        built = build_report(app.engine, priors=chosen)
+        written = export_csv(built, Path(out_dir))
+        written.append(export_audit_trail(audit_trail(app.engine), Path(out_dir)))
+        written += export_review_files(app.engine, built, Path(out_dir))
     for path, n in written:
         click.echo(f"Wrote {path} ({n} {'entries' if path.suffix in ('.ris', '.bib') else 'rows'})")
 

@@ -65,5 +65,10 @@ class StoreError(EvtrackError):
     """The database cannot be used (newer schema, unreachable server, …)."""
 
 
+class StaleReportError(EvtrackError):
+    """The ledger changed after a report was built, so files that read both would mix two
+    states of it (see :func:`evtrack.export.export_csv`)."""
+
+
 class RefreshLockedError(StoreError):
     """Another refresh holds this database's refresh lock (see :mod:`evtrack.lock`)."""

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, case, func, select
 
+from evtrack import report_cache
 from evtrack.bibexport import load_entries, to_bibtex, to_ris
 from evtrack.changes import CHANGE_COLUMNS, Changes, changes_rows, diff_since
 from evtrack.csvsafe import (
@@ -24,11 +25,13 @@ from evtrack.csvsafe import (
     write_csv,
 )
 from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
+from evtrack.errors import StaleReportError
 from evtrack.integrity import check_all
 from evtrack.parse_pool import fewer_collections
 from evtrack.render import LINK_COLUMNS, claims_frame, link_record, links_frame
 from evtrack.report import UNJUDGED, ClaimReport, Report, link_order
-from evtrack.store import summary
+from evtrack.scoring import Priors
+from evtrack.store import ledger, summary
 from evtrack.store.db import read_snapshot
 from evtrack.store.models import Judgement, Link, LinkProvenance, Paper
 from evtrack.verdicts import TrailRow
@@ -46,27 +49,66 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
     For a summary report (``build_report(full=False)``), whose claims hold only the links they
     name, ``links.csv`` is streamed from ``engine`` ``chunk`` claims at a time (the links no
     score depends on straight from the store): the same file, without a million rows in
-    memory at once.
+    memory at once. It is read in one snapshot of the ledger, which must be the one the
+    report was built from: :class:`~evtrack.errors.StaleReportError` when something wrote to
+    the ledger since, before either file is touched (build the report again). links.csv
+    appears whole or not at all.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     claims = claims_frame(report)
-    write_csv(claims, out_dir / "claims.csv")
-    written = [(out_dir / "claims.csv", len(claims))]
     path = out_dir / "links.csv"
     if all(c.complete for c in report.claims):
+        write_csv(claims, out_dir / "claims.csv")
         links = links_frame(report)
         write_csv(links, path)
-        written.append((path, len(links)))
-        return written
+        return [(out_dir / "claims.csv", len(claims)), (path, len(links))]
     if engine is None:
         raise ValueError("a summary report's links.csv is read from the store: pass engine")
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        rows = _stream_links(out, report, engine, chunk)
-    written.append((path, rows))
-    return written
+    part = path.with_name(f".{path.name}.part")
+    # Collections seldom: each chunk makes a few hundred thousand tuples that die with it,
+    # and the report (all of it alive) need not be walked for them.
+    with fewer_collections(), read_snapshot(engine) as conn:
+        now = ledger.generation(conn)
+        if report.generation is not None and now != report.generation:
+            raise StaleReportError(
+                f"the ledger changed after this report was built (generation "
+                f"{report.generation}, now {now}): its links.csv would mix the two; build "
+                "the report again")
+        write_csv(claims, out_dir / "claims.csv")
+        try:
+            with open(part, "w", encoding="utf-8", newline="") as out:
+                rows = _stream_links(out, report, conn, chunk)
+            part.replace(path)
+        finally:
+            part.unlink(missing_ok=True)
+    return [(out_dir / "claims.csv", len(claims)), (path, rows)]
 
 
-def _stream_links(out: TextIO, report: Report, engine: Engine, chunk: int) -> int:
+#: How many times :func:`export_tables` builds the report again when the ledger changed
+#: under it before it gives up (a refresh committing batch after batch, say).
+ATTEMPTS = 3
+
+
+def export_tables(engine: Engine, out_dir: Path, priors: Priors | None = None
+                  ) -> list[tuple[Path, int]]:
+    """``claims.csv`` and ``links.csv`` of every claim, as :func:`export_csv` writes them for
+    the full report, from the kept summary report (:func:`evtrack.report_cache.summary_report`)
+    with links.csv streamed from the store: at a million links, seconds where building every
+    link's row first takes minutes (``evtrack export --csv-only``). When the ledger changes
+    between the report and the links, the report is built again, at most :data:`ATTEMPTS`
+    times."""
+    attempt = 1
+    while True:
+        report = report_cache.summary_report(engine, priors)
+        try:
+            return export_csv(report, out_dir, engine=engine)
+        except StaleReportError:
+            if attempt == ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def _stream_links(out: TextIO, report: Report, conn: Connection, chunk: int) -> int:
     """links.csv of a summary report: the links it names, with their weights and groups, and
     the others (:func:`_unnamed_rows`) straight from the store, ``chunk`` claims at a time —
     the same bytes as ``write_csv(links_frame(…))`` of the full report
@@ -74,22 +116,19 @@ def _stream_links(out: TextIO, report: Report, engine: Engine, chunk: int) -> in
     writer = csv.writer(out, lineterminator=LINE_END)
     writer.writerow(LINK_COLUMNS)
     rows = 0
-    # Collections seldom: each chunk makes a few hundred thousand tuples that die with it,
-    # and the report (all of it alive) need not be walked for them.
-    with fewer_collections(), read_snapshot(engine) as conn:
-        for i in range(0, len(report.claims), chunk):
-            part = report.claims[i:i + chunk]
-            unnamed = _unnamed_rows(part, *_unnamed_reads(conn, part, report.as_of))
-            for claim in part:
-                moved = {x.pmid: x for x in claim.score.contributions}
-                keyed = unnamed.get(claim.id, [])
-                keyed += [(*link_order(r), neutralise_row(link_record(claim, r, moved)))
-                          for r in claim.links]
-                # One claim's PMIDs are distinct: the key never ties, and the cells are
-                # never compared.
-                keyed.sort()
-                writer.writerows(map(itemgetter(4), keyed))
-                rows += len(keyed)
+    for i in range(0, len(report.claims), chunk):
+        part = report.claims[i:i + chunk]
+        unnamed = _unnamed_rows(part, *_unnamed_reads(conn, part, report.as_of))
+        for claim in part:
+            moved = {x.pmid: x for x in claim.score.contributions}
+            keyed = unnamed.get(claim.id, [])
+            keyed += [(*link_order(r), neutralise_row(link_record(claim, r, moved)))
+                      for r in claim.links]
+            # One claim's PMIDs are distinct: the key never ties, and the cells are never
+            # compared.
+            keyed.sort()
+            writer.writerows(map(itemgetter(4), keyed))
+            rows += len(keyed)
     return rows
 
 

@@ -39,7 +39,7 @@ from evtrack.reliability import (
     load_measured_error,
 )
 from evtrack.scoring import Evidence, Priors, Score, Scorer, default_priors
-from evtrack.store import summary
+from evtrack.store import ledger, summary
 from evtrack.store.db import read_snapshot
 from evtrack.store.models import (
     CitedReference,
@@ -192,6 +192,7 @@ class Report:
     judges: list[JudgeReliability] = field(default_factory=list)
     priors: str = ""  # the score priors file used
     as_of: date | None = None  # only evidence published by this date counts (evtrack.timeline)
+    generation: int | None = None  # the ledger's generation it shows (evtrack.store.ledger)
 
 
 def build_report(engine: Engine, claim_ids: list[str] | None = None,
@@ -245,6 +246,7 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
                                  None if full else totals.get(c.id, {})) for c in claims]
         run = conn.execute(select(RefreshRun).where(RefreshRun.status == "ok")
                            .order_by(RefreshRun.id.desc()).limit(1)).first()
+        at = ledger.generation(snapshot)
     last = None
     if run is not None:
         r = run[0]
@@ -253,7 +255,7 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
                         leads_to={c.id: c.leads_to for c in reports},
                         questions={c.id: c.questions for c in reports})
     return Report(generated_at=datetime.now(), last_run=last, claims=reports, chain=chain,
-                  judges=judges, priors=priors.source, as_of=as_of)
+                  judges=judges, priors=priors.source, as_of=as_of, generation=at)
 
 
 def _link_rows(conn: Connection, claim_ids: list[str],

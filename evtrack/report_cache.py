@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from evtrack import __version__
@@ -48,14 +48,15 @@ from evtrack.report import (
     build_report,
 )
 from evtrack.scoring import Certainty, Contribution, GroupBelief, Priors, Score, default_priors
+from evtrack.store import ledger
 from evtrack.store.db import BUSY_TIMEOUT_MS
-from evtrack.store.models import LedgerState, ReportCache
+from evtrack.store.models import ReportCache
 
 #: How long keeping a report may wait for SQLite's writer lock (then the store's usual
 #: ``busy_timeout`` is restored on the pooled connection).
 WRITE_WAIT_MS = 200
 #: Bump when the payload's shape or the report's dataclasses change.
-FORMAT = 1
+FORMAT = 2
 #: The classes a payload may name; nothing else is ever built from one.
 CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     Report, ClaimReport, ClaimSummary, LinkRow, CitedStatus, CuratedStatus, Score, Contribution,
@@ -198,18 +199,13 @@ def encode_priors(priors: Priors) -> Any:
 def generation(engine: Engine) -> int:
     """The ledger's generation now (migration 0004's triggers bump it on every write)."""
     with engine.connect() as conn:
-        return _generation(conn)
-
-
-def _generation(conn: Connection) -> int:
-    return int(conn.execute(select(LedgerState.generation)
-                            .where(LedgerState.id == 1)).scalar_one())
+        return ledger.generation(conn)
 
 
 def _kept(engine: Engine, key: str) -> tuple[int, str | None]:
     """The ledger's generation now, and the payload kept under ``key`` if it was made at it."""
     with engine.connect() as conn:
-        now = _generation(conn)
+        now = ledger.generation(conn)
         kept = conn.execute(select(ReportCache.generation, ReportCache.payload)
                             .where(ReportCache.key == key)).first()
     return now, (kept.payload if kept is not None and kept.generation == now else None)

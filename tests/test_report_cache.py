@@ -306,6 +306,96 @@ def test_the_cli_report_is_kept_until_the_ledger_changes(
         engine.dispose()
 
 
+
+# ------------------------------------------- links.csv of a kept report: one state of the ledger
+
+def test_a_report_carries_the_generation_of_the_ledger_it_read(ketamine: Engine) -> None:
+    built = build_report(ketamine, full=False)
+    assert built.generation == report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        ledger.add_verdict(conn, "C6", "21677641", stance="contradicts", reviewer="R")
+    assert build_report(ketamine).generation == built.generation + 1  # type: ignore[operator]
+    # Kept and decoded, it is still the generation it was built at.
+    kept = report_cache.summary_report(ketamine)
+    assert kept.generation == report_cache.generation(ketamine)
+    assert report_cache.summary_report(ketamine).generation == kept.generation
+
+
+def test_links_csv_is_not_streamed_over_a_ledger_that_changed(ketamine: Engine,
+                                                                tmp_path: Path) -> None:
+    from evtrack.errors import StaleReportError
+    from evtrack.export import export_csv
+
+    summary = report_cache.summary_report(ketamine)
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("claims.csv", "links.csv"):
+        (out / name).write_text("the previous export\n", encoding="utf-8")
+    with ketamine.begin() as conn:
+        ledger.add_verdict(conn, "C6", "21677641", stance="contradicts", reviewer="R")
+    with pytest.raises(StaleReportError, match="build the report again"):
+        export_csv(summary, out, engine=ketamine)
+    # Nothing of the stale report was written, and nothing half-written is left.
+    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "links.csv"]
+    for name in ("claims.csv", "links.csv"):
+        assert (out / name).read_text(encoding="utf-8") == "the previous export\n"
+
+
+def test_export_tables_builds_the_report_again_when_the_ledger_moves_under_it(
+        ketamine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evtrack import export
+    from evtrack.errors import StaleReportError
+
+    real = report_cache.summary_report
+    built: list[int | None] = []
+    stances = iter(["contradicts", "supports", "mixed", "mentions"])
+
+    def then_a_write(engine: Engine, priors: Any = None, *, writes: int) -> Report:
+        report = real(engine, priors)
+        built.append(report.generation)
+        if len(built) <= writes:  # a verdict lands between the report and its links
+            with engine.begin() as conn:
+                ledger.add_verdict(conn, "C6", "21677641", stance=next(stances),
+                                   reviewer="R")
+        return report
+
+    monkeypatch.setattr(report_cache, "summary_report",
+                        lambda e, p=None: then_a_write(e, p, writes=1))
+    written = export.export_tables(ketamine, tmp_path / "fast")
+    assert len(built) == 2 and built[1] == report_cache.generation(ketamine)
+    full = build_report(ketamine)  # the ledger with the verdict, every link loaded
+    export.export_csv(full, tmp_path / "full")
+    for name in ("claims.csv", "links.csv"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+    assert [n for _p, n in written] == [len(full.claims), sum(len(c.links) for c in full.claims)]
+
+    built.clear()
+    monkeypatch.setattr(report_cache, "summary_report",
+                        lambda e, p=None: then_a_write(e, p, writes=export.ATTEMPTS))
+    with pytest.raises(StaleReportError):
+        export.export_tables(ketamine, tmp_path / "never")
+    assert len(built) == export.ATTEMPTS
+    assert not (tmp_path / "never" / "links.csv").exists()
+
+
+def test_export_csv_only_writes_the_full_exports_two_tables(
+        cli_db: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("NCBI_EMAIL", "NCBI_API_KEY", "EVTRACK_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["refresh"]).exit_code == 0
+    verdict = runner.invoke(cli, ["verdict", "C6", "21677641", "--stance", "contradicts",
+                                  "--reviewer", "A. Reviewer"])
+    assert verdict.exit_code == 0, verdict.output
+    full = runner.invoke(cli, ["export", "--out", "full"])
+    fast = runner.invoke(cli, ["export", "--csv-only", "--out", "fast"])
+    assert full.exit_code == fast.exit_code == 0, fast.output
+    assert sorted(p.name for p in (tmp_path / "fast").iterdir()) == ["claims.csv", "links.csv"]
+    for name in ("claims.csv", "links.csv"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+        assert f"fast/{name}" in fast.output or f"fast\\{name}" in fast.output
+
 # ------------------------------------------------------------------ the codec, as a property
 
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | \

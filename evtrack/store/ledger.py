@@ -22,6 +22,7 @@ from evtrack.store.models import (
     ClaimQuery,
     CuratedRef,
     Judgement,
+    LedgerState,
     Link,
     LinkProvenance,
     Paper,
@@ -246,3 +247,10 @@ def count_rows(conn: Connection) -> dict[str, int]:
     return {name: int(conn.scalar(select(func.count()).select_from(t)) or 0)
             for name, t in tables.items()}
 
+
+def generation(conn: Connection) -> int:
+    """The ledger's generation as ``conn`` sees it: database triggers bump it in every
+    transaction that writes a table the support report reads (migrations 0004 and 0005), so
+    two reads that see one generation see one ledger."""
+    return int(conn.execute(select(LedgerState.generation)
+                            .where(LedgerState.id == 1)).scalar_one())
