@@ -430,8 +430,8 @@ def diff(app: App, since: int | date | None, claim_ids: tuple[str, ...], fmt: st
 @_PRIORS_OPTION
 @click.option("--csv-only", is_flag=True,
               help="Only claims.csv and links.csv (the same files), from the kept summary "
-                   "report with the links read straight from the store: seconds for a "
-                   "million links.")
+                   "report with the links read straight from the store: for a large store, "
+                   "a fraction of the full export's time and memory.")
 @pass_app
 @_errors_to_click
 def export(app: App, out_dir: str, priors: str | None, csv_only: bool) -> None:
