@@ -230,15 +230,18 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
         ids = [c.id for c in claims]
         # Every claim in the store: no IN list at all (a thousand claims would be one).
         scope = list(claim_ids) if claim_ids else None
+        at = ledger.generation(snapshot)
         if full:
             links = _link_rows(snapshot, ids, priors.min_shared_authors, as_of)
             totals: dict[str, dict[str, dict[str, int]]] = {}
         else:
             placed: list[_Placement] = []
-            links = _link_rows(snapshot, ids, priors.min_shared_authors, as_of,
-                               base=summary.detail_links(snapshot, scope, as_of),
-                               placed=placed)
-            totals = _summary_counts(snapshot, scope, as_of, placed)
+            # The aggregates on another connection meanwhile, over the same ledger.
+            with summary.counts_alongside(engine, scope, as_of, at) as counted:
+                links = _link_rows(snapshot, ids, priors.min_shared_authors, as_of,
+                                   base=summary.detail_links(snapshot, scope, as_of),
+                                   placed=placed)
+                totals = _summary_counts(counted(snapshot), placed)
         judges = _judge_reliabilities(snapshot, priors)
         scorer = Scorer(priors, judges)
         extras = _claim_extras(conn, ids)
@@ -246,7 +249,6 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
                                  None if full else totals.get(c.id, {})) for c in claims]
         run = conn.execute(select(RefreshRun).where(RefreshRun.status == "ok")
                            .order_by(RefreshRun.id.desc()).limit(1)).first()
-        at = ledger.generation(snapshot)
     last = None
     if run is not None:
         r = run[0]
@@ -369,8 +371,8 @@ def _with_groups(rows: list[dict[str, Any]], min_shared: int) -> list[LinkRow]:
     return [LinkRow(**r, group=key.get(r["pmid"])) for r in rows]
 
 
-def _summary_counts(conn: Connection, claim_ids: list[str] | None, as_of: date | None,
-                    placed: list[_Placement]) -> dict[str, dict[str, dict[str, int]]]:
+def _summary_counts(counted: summary.Counts, placed: list[_Placement]
+                    ) -> dict[str, dict[str, dict[str, int]]]:
     """Claim → design tier → stance bucket → links.
 
     SQL counts the links per claim and paper's tier, and those of them whose effective
@@ -380,8 +382,7 @@ def _summary_counts(conn: Connection, claim_ids: list[str] | None, as_of: date |
     design places: each loaded link moves from where SQL put it to its own bucket (for most,
     that is no move at all).
     """
-    totals = summary.tier_totals(conn, claim_ids, as_of)
-    mentions = summary.judged_counts(conn, claim_ids, as_of, ("mentions",))
+    totals, mentions = counted
     out: dict[str, dict[str, dict[str, int]]] = {}
     for cid, tiers in totals.items():
         claim = out[cid] = {}

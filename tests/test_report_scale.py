@@ -8,9 +8,11 @@ on generated stores (:mod:`evtrack.testing.scale_store`), now and ``as_of`` a da
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import random
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -30,8 +32,8 @@ from evtrack.render import render
 from evtrack.report import ClaimReport, Report, build_report
 from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.scoring import Evidence, Scorer
-from evtrack.store import ledger
-from evtrack.store.db import open_store
+from evtrack.store import ledger, summary
+from evtrack.store.db import open_store, read_snapshot
 from evtrack.store.models import Judgement, Link, LinkProvenance, Paper
 from evtrack.testing.scale_store import fill_store
 
@@ -232,6 +234,64 @@ def test_the_summary_loads_a_fraction_of_the_links(generated: Engine) -> None:
     assert sum(c.n_papers for c in summary.claims) == 6_000
     assert loaded < 6_000 * 0.3
 
+
+
+# --- the counts on a second connection: the caller's ledger or none ---------------------------
+
+@pytest.fixture
+def small(databases: DatabaseFactory) -> Iterator[Engine]:
+    """A generated store of its own, for tests that write to it."""
+    url = databases.create()
+    engine = open_store(url)
+    fill_store(engine, claims=5, papers=200, links=600, seed=5)
+    yield engine
+    engine.dispose()
+    databases.drop(url)
+
+
+def test_counts_taken_alongside_are_those_of_the_callers_snapshot(small: Engine) -> None:
+    with read_snapshot(small) as mine:
+        at = ledger.generation(mine)
+        before = summary.counts(mine, None, None)
+        with summary.counts_alongside(small, None, None, at) as counted:
+            assert counted(mine) == before  # nothing wrote: the second snapshot's counts
+    # A link goes after the caller's snapshot began: the second connection would miss it.
+    with small.connect() as conn:
+        link, claim = conn.execute(select(Link.id, Link.claim_id).limit(1)).one()
+    with read_snapshot(small) as mine:
+        at = ledger.generation(mine)
+        before = summary.counts(mine, None, None)
+        with small.begin() as conn:
+            conn.execute(delete(Link).where(Link.id == link))
+        with summary.counts_alongside(small, None, None, at) as counted:
+            assert counted(mine) == before
+    with read_snapshot(small) as now:
+        after = summary.counts(now, None, None)
+    assert sum(after[0][claim].values()) == sum(before[0][claim].values()) - 1
+
+
+def test_leaving_early_never_leaves_the_counting_thread_waiting(small: Engine) -> None:
+    done = threading.Event()
+
+    def leave() -> None:
+        with read_snapshot(small) as mine, contextlib.suppress(RuntimeError), \
+                summary.counts_alongside(small, None, None, ledger.generation(mine)):
+            raise RuntimeError("the links could not be read")
+        done.set()
+
+    worker = threading.Thread(target=leave, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert done.is_set()
+
+
+def test_a_store_in_memory_counts_in_the_callers_snapshot() -> None:
+    engine = open_store("sqlite://")  # one connection per thread: each its own empty store
+    try:
+        fill_store(engine, claims=3, papers=60, links=150, seed=2)
+        assert_same_report(build_report(engine), build_report(engine, full=False))
+    finally:
+        engine.dispose()
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), claims=st.integers(1, 6), papers=st.integers(20, 200),
