@@ -284,13 +284,20 @@ def test_a_report_does_not_wait_for_a_writer(ketamine: Engine) -> None:
             report_cache.BUSY_TIMEOUT_MS
 
 
-def test_the_cli_report_is_kept_until_the_ledger_changes(
-        cli_db: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def refreshed(cli_db: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A runner in ``tmp_path`` whose store the bundled claims were refreshed into offline."""
     monkeypatch.chdir(tmp_path)
     for var in ("NCBI_EMAIL", "NCBI_API_KEY", "EVTRACK_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     runner = CliRunner()
     assert runner.invoke(cli, ["refresh"]).exit_code == 0
+    return runner
+
+
+def test_the_cli_report_is_kept_until_the_ledger_changes(
+        refreshed: CliRunner, cli_db: str | None, tmp_path: Path) -> None:
+    runner = refreshed
     first = runner.invoke(cli, ["report"])
     again = runner.invoke(cli, ["report"])
     assert first.exit_code == again.exit_code == 0
@@ -314,7 +321,8 @@ def test_a_report_carries_the_generation_of_the_ledger_it_read(ketamine: Engine)
     assert built.generation == report_cache.generation(ketamine)
     with ketamine.begin() as conn:
         ledger.add_verdict(conn, "C6", "21677641", stance="contradicts", reviewer="R")
-    assert build_report(ketamine).generation == built.generation + 1  # type: ignore[operator]
+    assert built.generation is not None
+    assert build_report(ketamine).generation == built.generation + 1
     # Kept and decoded, it is still the generation it was built at.
     kept = report_cache.summary_report(ketamine)
     assert kept.generation == report_cache.generation(ketamine)
@@ -378,13 +386,9 @@ def test_export_tables_builds_the_report_again_when_the_ledger_moves_under_it(
     assert not (tmp_path / "never" / "links.csv").exists()
 
 
-def test_export_csv_only_writes_the_full_exports_two_tables(
-        cli_db: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for var in ("NCBI_EMAIL", "NCBI_API_KEY", "EVTRACK_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
-    runner = CliRunner()
-    assert runner.invoke(cli, ["refresh"]).exit_code == 0
+def test_export_csv_only_writes_the_full_exports_two_tables(refreshed: CliRunner,
+                                                           tmp_path: Path) -> None:
+    runner = refreshed
     verdict = runner.invoke(cli, ["verdict", "C6", "21677641", "--stance", "contradicts",
                                   "--reviewer", "A. Reviewer"])
     assert verdict.exit_code == 0, verdict.output

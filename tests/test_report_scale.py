@@ -182,14 +182,19 @@ def test_unnamed_links_with_awkward_cells_stream_as_the_full_report_writes_them(
         databases.drop(url)
 
 
-@pytest.fixture(scope="module")
-def generated(databases: DatabaseFactory) -> Iterator[Engine]:
+def generated_store(databases: DatabaseFactory, **sizes: int) -> Iterator[Engine]:
+    """A fresh database holding a :func:`fill_store` store of ``sizes``, dropped after."""
     url = databases.create()
     engine = open_store(url)
-    fill_store(engine, claims=30, papers=1_500, links=6_000, seed=3)
+    fill_store(engine, **sizes)
     yield engine
     engine.dispose()
     databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def generated(databases: DatabaseFactory) -> Iterator[Engine]:
+    yield from generated_store(databases, claims=30, papers=1_500, links=6_000, seed=3)
 
 
 def test_the_generated_store_has_the_shape_the_benchmark_needs(generated: Engine) -> None:
@@ -241,12 +246,7 @@ def test_the_summary_loads_a_fraction_of_the_links(generated: Engine) -> None:
 @pytest.fixture
 def small(databases: DatabaseFactory) -> Iterator[Engine]:
     """A generated store of its own, for tests that write to it."""
-    url = databases.create()
-    engine = open_store(url)
-    fill_store(engine, claims=5, papers=200, links=600, seed=5)
-    yield engine
-    engine.dispose()
-    databases.drop(url)
+    yield from generated_store(databases, claims=5, papers=200, links=600, seed=5)
 
 
 def test_counts_taken_alongside_are_those_of_the_callers_snapshot(small: Engine) -> None:
