@@ -49,11 +49,6 @@ def author_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", ascii_name.lower()).strip()
 
 
-@lru_cache(maxsize=1 << 18)  # a paper's author list recurs in every claim it is linked to
-def _author_keys(names: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(k for k in map(author_key, names) if k)
-
-
 @dataclass(frozen=True)
 class AuthorGroup:
     """Papers that count as one independent line of evidence."""
@@ -85,9 +80,7 @@ def independent_groups(papers: Mapping[str, Iterable[str]],
     """
     if min_shared < 1:
         raise ValueError("min_shared must be at least 1")
-    authors = {pmid: _author_keys(names) if type(names) is tuple
-               else frozenset(k for k in map(author_key, names) if k)
-               for pmid, names in papers.items()}
+    authors = {pmid: {k for k in map(author_key, papers[pmid]) if k} for pmid in papers}
 
     parent = {p: p for p in authors}
 
