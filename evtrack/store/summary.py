@@ -70,8 +70,6 @@ from evtrack.store.models import (
 CURATED_METHOD = "curated-file"  # evtrack.refresh.CURATED_METHOD (refresh imports the store)
 #: The stances that move a score.
 COUNTED = ("supports", "contradicts", "mixed")
-#: The stances the report's counts tell apart; every other stance, or none, is "not judged".
-BUCKETED = ("supports", "contradicts", "mixed", "mentions")
 #: How many ids go into one ``IN (…)`` (SQLite allows 32,766 bound parameters, psycopg 65,535).
 IN_BATCH = 5_000
 
@@ -106,14 +104,9 @@ def effective_judgement() -> ColumnElement[bool]:
         or_(other.method == CURATED_METHOD, other.id > Judgement.id)))
 
 
-def tier_totals(conn: Connection | Session, claim_ids: Sequence[str] | None,
-                as_of: date | None) -> dict[str, Counter[str]]:
-    """Claim → papers' design tier → number of links."""
-    return _by_claim(conn.execute(_tier_totals(claim_ids, as_of)))
-
-
 def _tier_totals(claim_ids: Sequence[str] | None,
                  as_of: date | None) -> Select[*tuple[Any, ...]]:
+    """Claim, papers' design tier, number of links."""
     return _scope(select(Link.claim_id, Paper.design_tier, func.count())
                   .join(Paper, Paper.id == Link.paper_id), claim_ids, as_of
                   ).group_by(Link.claim_id, Paper.design_tier)
@@ -126,16 +119,9 @@ def _by_claim(rows: Iterable[Any]) -> dict[str, Counter[str]]:
     return out
 
 
-def judged_counts(conn: Connection | Session, claim_ids: Sequence[str] | None,
-                  as_of: date | None, stances: Sequence[str] = BUCKETED
-                  ) -> dict[tuple[str, str], Counter[str]]:
-    """(claim, papers' design tier) → effective judgement's stance → number of links, for
-    ``stances``."""
-    return _by_claim_and_tier(conn.execute(_judged_counts(claim_ids, as_of, stances)))
-
-
 def _judged_counts(claim_ids: Sequence[str] | None, as_of: date | None,
                    stances: Sequence[str]) -> Select[*tuple[Any, ...]]:
+    """Claim, papers' design tier, effective judgement's stance (of ``stances``), links."""
     return _scope(select(Link.claim_id, Paper.design_tier, Judgement.stance, func.count())
                   .select_from(Judgement).join(Link, Link.id == Judgement.link_id)
                   .join(Paper, Paper.id == Link.paper_id)
@@ -156,9 +142,10 @@ Counts = tuple[dict[str, Counter[str]], dict[tuple[str, str], Counter[str]]]
 
 def counts(conn: Connection | Session, claim_ids: Sequence[str] | None,
            as_of: date | None, *, before_rows: Callable[[], object] = lambda: None) -> Counts:
-    """The two aggregates a summary report's counts start from: :func:`tier_totals`, and
-    :func:`judged_counts` of "mentions" (every other stance that counts is in the loaded
-    links). Both statements run, then ``before_rows()``, then their rows are read."""
+    """The two aggregates a summary report's counts start from: links per claim and papers'
+    design tier, and those of them whose effective judgement says "mentions" (every other
+    stance that counts is in the loaded links). Both statements run, then ``before_rows()``,
+    then their rows are read."""
     totals = conn.execute(_tier_totals(claim_ids, as_of))
     mentions = conn.execute(_judged_counts(claim_ids, as_of, ("mentions",)))
     before_rows()
