@@ -15,9 +15,10 @@ file from the start, skips the records already delivered and so yields the same 
 raises the same error, at the same record, as a sequential ingest would.
 
 The workers are plain ``python -m evtrack.parse_pool`` processes speaking length-prefixed
-pickles over their stdin and stdout. multiprocessing's pools would re-import the caller's
-``__main__`` (for ``evtrack`` that is the whole CLI, SQLAlchemy included) in every worker;
-these import the parser and nothing else, so two of them cost about 50 MB.
+pickles over their stdin and stdout (:mod:`evtrack.children`). multiprocessing's pools would
+re-import the caller's ``__main__`` (for ``evtrack`` that is the whole CLI, SQLAlchemy
+included) in every worker; these import the parser and nothing else, so two of them cost
+about 50 MB.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import os
 import pickle
 import queue
 import re
-import struct
 import subprocess
 import sys
 from collections import deque
@@ -36,8 +36,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
+from evtrack import children
 from evtrack.pubmed_xml import iter_records
 from evtrack.store.rows import PreparedRecord, prepare_record
 
@@ -56,7 +57,6 @@ _CLOSE = b"</PubmedArticleSet>"
 _PROLOG = re.compile(rb"(?:\s|<\?xml[^>]*\?>|<!--(?:[^-]|-(?!-))*-->|<!DOCTYPE[^\[>]*>)*"
                      rb"<PubmedArticleSet(?:\s[^>]*)?>")
 _HEAD = 64 * 1024
-_LENGTH = struct.Struct("<Q")
 #: Allocations between young-generation garbage collections while parsing (Python's is 700).
 _GC_YOUNG = 20_000
 
@@ -142,11 +142,7 @@ class ParsePool:
 
     def _parallel(self, path: Path) -> Iterator[list[PreparedRecord]]:
         if not self._procs:
-            # The child finds evtrack where this process found it (a checkout, a venv …).
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-            self._procs = [subprocess.Popen([sys.executable, "-m", "evtrack.parse_pool"],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            env=env) for _ in range(self.workers)]
+            self._procs = [children.start("evtrack.parse_pool") for _ in range(self.workers)]
         # AHEAD pieces per worker are in flight, each handed to whichever worker is free by a
         # thread that sends it and reads the answer (blocking pipe I/O, so the thread holds
         # no lock while the worker parses). The workers thus keep parsing while this process
@@ -159,8 +155,11 @@ class ParsePool:
         def parse(head: bytes, piece: bytes) -> bytes:
             proc = free.get()
             try:
-                _send(proc.stdin, (head, piece))
-                return _receive_raw(proc.stdout)
+                children.send(proc.stdin, (head, piece))
+                try:
+                    return children.receive_raw(proc.stdout)
+                except EOFError:
+                    raise _Unsplit("a parse worker stopped") from None
             finally:
                 free.put(proc)  # a dead worker too: the next piece fails fast on it
 
@@ -228,25 +227,6 @@ def _parse_piece(head: bytes, piece: bytes) -> list[PreparedRecord]:
     return [prepare_record(r) for r in iter_records(document)]
 
 
-def _send(stream: IO[bytes] | None, message: Any) -> None:
-    assert stream is not None
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(data)) + data)
-    stream.flush()
-
-
-def _receive_raw(stream: IO[bytes] | None) -> bytes:
-    assert stream is not None
-    size = stream.read(_LENGTH.size)
-    if len(size) < _LENGTH.size:
-        raise _Unsplit("a parse worker stopped")
-    length = _LENGTH.unpack(size)[0]
-    data = stream.read(length)
-    if len(data) < length:
-        raise _Unsplit("a parse worker stopped")
-    return data
-
-
 def _answer(data: bytes) -> list[PreparedRecord]:
     """A worker's rows, or :class:`_Unsplit` with the fault it reported."""
     status, payload = pickle.loads(data)  # from our own worker, never from a file or network
@@ -262,15 +242,15 @@ def _serve() -> None:
     gc.freeze()  # see fewer_collections: the modules just imported are never garbage
     gc.set_threshold(_GC_YOUNG, *gc.get_threshold()[1:])
     while True:
-        size = source.read(_LENGTH.size)
-        if len(size) < _LENGTH.size:
+        try:
+            head, piece = children.receive(source)
+        except EOFError:
             return  # the pool closed our input
-        head, piece = pickle.loads(source.read(_LENGTH.unpack(size)[0]))
         try:
             answer: tuple[str, Any] = ("ok", _parse_piece(head, piece))
         except Exception as exc:  # reported, and the file is parsed again sequentially
             answer = ("error", f"{type(exc).__name__}: {exc}")
-        _send(sink, answer)
+        children.send(sink, answer)
         del answer
         # A piece's parser leaves a reference cycle (expat and its handlers, with their
         # buffers) that the rarer collections would let pile up: freed here, where little
