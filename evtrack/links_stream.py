@@ -1,0 +1,322 @@
+"""links.csv of a summary report, streamed from the store, with a helper process on the second
+core for a large store.
+
+A summary report (``build_report(full=False)``) names only the links that can move a score;
+the others (at a million links, nine in ten) are read here straight from the store, a few
+claims at a time, and written with the named ones in the full report's order: the same bytes
+as ``write_csv(links_frame(…))`` of the full report (``tests/test_report_scale.py``).
+
+That is about 30 s of CPU at a million links (reads, row assembly, csv), all in one process,
+while the other core idled. So from :data:`HELPER_MIN_LINKS` links on, the claims are cut
+in two: this process writes the first part while a helper (``python -m
+evtrack.links_stream``, :mod:`evtrack.children`) writes the second into a file of its own on
+its own connection, which is then appended. The helper reads the same ledger or none: it
+checks the report's ledger generation inside its own snapshot, as this process does in its
+own. When a write landed in between, or the helper fails in any other way (it cannot start,
+it died, its database URL does not open), that costs only time: this process writes the
+second part itself, from its own snapshot, which shows the report's ledger already.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import date
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, Engine, Select, case, func, select
+
+from evtrack import children
+from evtrack.csvsafe import LINE_END, neutralise_cell, neutralise_row, neutralise_sql
+from evtrack.parse_pool import default_workers, fewer_collections
+from evtrack.render import LINK_COLUMNS, link_record
+from evtrack.report import UNJUDGED, ClaimReport, Report, link_order
+from evtrack.store import ledger, summary
+from evtrack.store.db import create_db_engine, read_snapshot
+from evtrack.store.models import Judgement, Link, LinkProvenance, Paper
+
+log = logging.getLogger(__name__)
+
+#: Links in the report from which the second part goes to a helper process: starting one
+#: (interpreter, SQLAlchemy, a connection) costs about a second of CPU.
+HELPER_MIN_LINKS = 200_000
+#: Share of the links left to the helper: a little under half, since this process also
+#: prepares the helper's named rows and appends its file. At a million links (the bench
+#: store), 0.45 left this process writing 1.5-2 s after the helper was done, and 0.5 had it
+#: wait 0.8-2.1 s for the helper.
+HELPER_SHARE = 0.47
+
+#: One row of links.csv as written: :func:`evtrack.report.link_order`'s key (four values),
+#: then the cells.
+Keyed = tuple[Any, ...]
+#: A claim's id and its named links' rows, which is all the helper needs of the report.
+NamedClaim = tuple[str, list[Keyed]]
+
+
+def write_links(out: TextIO, report: Report, conn: Connection, engine: Engine, beside: Path,
+                chunk: int = 50) -> int:
+    """Write a summary ``report``'s links.csv (header first) to ``out``; returns its rows.
+
+    ``conn`` is a snapshot (:func:`evtrack.store.db.read_snapshot`) already checked to show
+    ``report``'s ledger generation; ``engine`` opens the helper's connection, whose part is
+    written into a hidden file in the directory ``beside`` and removed once appended.
+    """
+    claims = report.claims
+    cut = _helper_cut(report, engine)
+    helper = (_Helper.start(engine, report, claims[cut:], chunk, beside)
+              if cut < len(claims) else None)
+    writer = csv.writer(out, lineterminator=LINE_END)
+    writer.writerow(LINK_COLUMNS)
+    try:
+        rows = _write_claims(writer, conn, claims[:cut], report.as_of, chunk)
+        if helper is not None:
+            written = helper.finish()
+            if written is None:  # it wrote nothing: this process writes its part too
+                rows += _write_claims(writer, conn, claims[cut:], report.as_of, chunk)
+            else:
+                out.flush()
+                with open(helper.path, encoding="utf-8", newline="") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
+                rows += written
+    finally:
+        if helper is not None:
+            helper.close()
+    return rows
+
+
+def _helper_cut(report: Report, engine: Engine) -> int:
+    """Where the claims are cut between this process and the helper (the number of claims
+    this process writes: all of them when a helper would not pay or cannot open the store)."""
+    links = [c.n_papers for c in report.claims]
+    total = sum(links)
+    database = engine.url.database if engine.dialect.name == "sqlite" else "server"
+    if (total < HELPER_MIN_LINKS or default_workers() < 2
+            or database in (None, "", ":memory:") or "mode=memory" in str(engine.url)):
+        return len(report.claims)
+    mine, cut = 0, 0
+    while cut < len(links) - 1 and mine + links[cut] <= total * (1 - HELPER_SHARE):
+        mine += links[cut]
+        cut += 1
+    return max(cut, 1)
+
+
+class _Helper:
+    """The helper process writing the second part of links.csv into a file beside ``out``."""
+
+    def __init__(self, proc: Any, path: Path) -> None:
+        self.proc, self.path = proc, path
+
+    @classmethod
+    def start(cls, engine: Engine, report: Report, claims: Sequence[ClaimReport],
+              chunk: int, beside: Path) -> _Helper | None:
+        try:
+            proc = children.start("evtrack.links_stream")  # imports while we prepare
+        except OSError as exc:
+            log.warning("links.csv: no helper process (%s); writing it in one process", exc)
+            return None
+        handle, name = tempfile.mkstemp(prefix=".links-", suffix=".csv.part", dir=beside)
+        os.close(handle)
+        path = Path(name)
+        helper = cls(proc, path)
+        with suppress(OSError):  # it died already: finish() says so
+            children.send(proc.stdin, {
+                "url": engine.url.render_as_string(hide_password=False),
+                "generation": report.generation, "as_of": report.as_of, "chunk": chunk,
+                "path": str(path), "claims": [_named(c) for c in claims]})
+        return helper
+
+    def finish(self) -> int | None:
+        """The helper's rows, or None when it wrote none (why is logged)."""
+        try:
+            status, payload = children.receive(self.proc.stdout)
+        except EOFError:
+            status, payload = "error", f"it stopped (exit status {self.proc.wait()})"
+        if status == "stale":  # a write since our snapshot: ours still shows the report's
+            log.info("links.csv: %s; writing the helper's part here", payload)
+            return None
+        if status != "ok":
+            log.warning("links.csv: the helper process failed (%s); writing its part here",
+                        payload)
+            return None
+        rows: int = payload
+        return rows
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.path.unlink(missing_ok=True)
+
+
+def _serve() -> None:
+    """The helper: one job in on stdin, ``("ok", rows)``, ``("stale", message)`` or
+    ``("error", why)`` out on stdout."""
+    sink = sys.stdout.buffer
+    try:
+        job = children.receive(sys.stdin.buffer)
+    except EOFError:
+        return  # the caller gave up before sending
+    try:
+        answer = _serve_job(job)
+    except Exception as exc:  # reported: the caller writes this part itself
+        answer = ("error", f"{type(exc).__name__}: {exc}")
+    children.send(sink, answer)
+
+
+def _serve_job(job: dict[str, Any]) -> tuple[str, Any]:
+    engine = create_db_engine(job["url"])
+    try:
+        with fewer_collections(), read_snapshot(engine) as conn:
+            stale = stale_message(job["generation"], ledger.generation(conn))
+            if stale:
+                return "stale", stale
+            with open(job["path"], "w", encoding="utf-8", newline="") as out:
+                writer = csv.writer(out, lineterminator=LINE_END)
+                return "ok", _write_named(writer, conn, job["claims"], job["as_of"],
+                                          job["chunk"])
+    finally:
+        engine.dispose()
+
+
+def stale_message(built: int | None, now: int) -> str | None:
+    """Why links.csv cannot be written from a report built at ledger generation ``built`` in
+    a snapshot at ``now`` (None: it can)."""
+    if built is None or built == now:
+        return None
+    return (f"the ledger changed after this report was built (generation {built}, now {now}): "
+            "its links.csv would mix the two; build the report again")
+
+
+def _named(claim: ClaimReport) -> NamedClaim:
+    """``claim``'s id and the rows of the links it names, with their weights and groups."""
+    moved = {x.pmid: x for x in claim.score.contributions}
+    return claim.id, [(*link_order(r), neutralise_row(link_record(claim, r, moved)))
+                      for r in claim.links]
+
+
+def _write_claims(writer: Any, conn: Connection, claims: Sequence[ClaimReport],
+                  as_of: date | None, chunk: int) -> int:
+    rows = 0
+    for i in range(0, len(claims), chunk):
+        rows += _write_named(writer, conn, [_named(c) for c in claims[i:i + chunk]], as_of,
+                             chunk)
+    return rows
+
+
+def _write_named(writer: Any, conn: Connection, claims: Sequence[NamedClaim],
+                 as_of: date | None, chunk: int) -> int:
+    """links.csv's rows of ``claims``: the named ones given, the others read from ``conn``,
+    ``chunk`` claims at a time, each claim's in the report's order."""
+    rows = 0
+    for i in range(0, len(claims), chunk):
+        part = claims[i:i + chunk]
+        unnamed = _unnamed_rows(part, *_unnamed_reads(conn, [cid for cid, _ in part], as_of))
+        for cid, named in part:
+            keyed = unnamed.get(cid, [])
+            keyed += named
+            # One claim's PMIDs are distinct: the key never ties, and the cells are never
+            # compared.
+            keyed.sort()
+            writer.writerows(map(itemgetter(4), keyed))
+            rows += len(keyed)
+    return rows
+
+
+#: What :func:`_unnamed_reads` returns: judgements, provenance, links with their papers.
+_Reads = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _unnamed_reads(conn: Connection, claim_ids: Sequence[str], as_of: date | None) -> _Reads:
+    """The three range reads behind :func:`_unnamed_rows` for the claims' links, with the
+    cells as links.csv has them and the text already defused: the judgement that speaks for
+    each link (:func:`evtrack.store.summary.effective_judgement`), the provenance in order,
+    the links with their papers."""
+    in_claims = Link.claim_id.in_(list(claim_ids))
+    # Only the judgement that speaks for its link, as the counts take it. The sort key in
+    # integers, which compare with link_order's booleans: a Boolean column would be
+    # converted in Python, value by value.
+    judgements = _tuples(conn, select(
+        Judgement.link_id, case((Judgement.stance == "supports", 0), else_=1),
+        case((Judgement.stance == "contradicts", 0), else_=1), neutralise_sql(Judgement.stance),
+        case((Judgement.method == summary.CURATED_METHOD, "curator"), else_="judge"),
+        neutralise_sql(Judgement.decided_by), neutralise_sql(Judgement.rationale),
+        Judgement.confidence)
+        .join(Link, Link.id == Judgement.link_id)
+        .where(in_claims, summary.effective_judgement()))
+    provenance = _tuples(conn, select(
+        LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
+        .join(Link, Link.id == LinkProvenance.link_id).where(in_claims)
+        .order_by(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail))
+    journal = case((func.coalesce(Paper.journal_iso, "") != "", Paper.journal_iso),
+                   else_=Paper.journal)  # the report's `journal_iso or journal`
+    stmt = (select(Link.claim_id, Link.id, Paper.pmid, Paper.pub_year,
+                   neutralise_sql(Link.claim_id), neutralise_sql(Paper.pmid),
+                   neutralise_sql(Paper.title), Paper.pub_year, neutralise_sql(journal),
+                   neutralise_sql(Paper.doi), neutralise_sql(Paper.design_tier),
+                   neutralise_sql("inferred: " + Paper.design_reason))
+            .join(Paper, Paper.id == Link.paper_id).where(in_claims))
+    if as_of is not None:
+        stmt = stmt.where(summary.published_by_clause(as_of))
+    return judgements, provenance, _tuples(conn, stmt)
+
+
+def _unnamed_rows(claims: Sequence[NamedClaim], judgements: list[tuple[Any, ...]],
+                  provenance: list[tuple[Any, ...]], links: list[tuple[Any, ...]]
+                  ) -> dict[str, list[Keyed]]:
+    """links.csv's rows of the links ``claims`` do not name, by claim, each as
+    (:func:`evtrack.report.link_order`'s key, cells), from :func:`_unnamed_reads`.
+
+    Those links move no score: none has a verdict, a curator's design, a retracted paper or
+    a stance that counts, so none joins an independent group, weighs anything or is decided
+    by anyone but the curator's file or the judge; SQL gave their cells, and Python only
+    puts each row together.
+    """
+    named = {(cid, key[3]) for cid, rows in claims for key in rows}  # key[3]: the PMID
+    judged = {lid: rest for lid, *rest in judgements}
+    found: dict[int, list[str]] = {}
+    for lid, kind, detail in provenance:
+        found.setdefault(lid, []).append(f"{kind}:{detail}")
+    found_by = {lid: neutralise_cell(" ".join(v)) for lid, v in found.items()}
+    out: dict[str, list[Keyed]] = {}
+    for cid, lid, pmid, year, *cells in links:
+        if (cid, pmid) not in named:
+            not_s, not_c, *decision = judged.get(lid, _UNJUDGED)
+            out.setdefault(cid, []).append(
+                (not_s, not_c, -(year or 0), pmid,
+                 (*cells, *decision, False, found_by.get(lid, ""), "", 0.0, 0.0)))
+    return out
+
+
+#: :func:`_unnamed_rows`' judgement of a link nobody judged: its sort key, then the report's.
+_UNJUDGED = (1, 1, *UNJUDGED)
+
+
+def _tuples(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``stmt``'s rows as the driver returns them, plain tuples: no :class:`~sqlalchemy.Row`
+    per row (a million of them cost seconds). Only for columns that need no conversion from
+    what the driver gives (text, integers, floats)."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args = (tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional
+            else params)
+    # Through the Connection, not a cursor of our own: it keeps the snapshot's transaction.
+    result = conn.exec_driver_sql(str(compiled), args)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+if __name__ == "__main__":
+    _serve()
