@@ -48,14 +48,6 @@ def peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
-def children_peak_rss_mb() -> float:
-    """The largest peak resident memory of the processes this one started and waited for
-    (links.csv's helper), in MB; 0 when there were none."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-
-
 class TreeMonitor:
     """Peak memory and CPU time of this process and every process it starts (the ingest's
     parse workers), sampled from /proc a few times a second. A process's peak (VmHWM) is kept
