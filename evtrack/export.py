@@ -17,7 +17,7 @@ from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
 from evtrack.csvsafe import write_csv
 from evtrack.errors import StaleReportError
 from evtrack.integrity import check_all
-from evtrack.links_stream import stale_message, write_links
+from evtrack.links_stream import write_links
 from evtrack.parse_pool import fewer_collections
 from evtrack.render import claims_frame, links_frame
 from evtrack.report import Report
@@ -60,9 +60,12 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
     # Collections seldom: each chunk makes a few hundred thousand tuples that die with it,
     # and the report (all of it alive) need not be walked for them.
     with fewer_collections(), read_snapshot(engine) as conn:
-        stale = stale_message(report.generation, ledger.generation(conn))
-        if stale:
-            raise StaleReportError(stale)
+        now = ledger.generation(conn)
+        if report.generation is not None and now != report.generation:
+            raise StaleReportError(
+                f"the ledger changed after this report was built (generation "
+                f"{report.generation}, now {now}): its links.csv would mix the two; build "
+                "the report again")
         write_csv(claims, out_dir / "claims.csv")
         try:
             with open(part, "w", encoding="utf-8", newline="") as out:

@@ -117,14 +117,15 @@ class _Helper:
     @classmethod
     def start(cls, engine: Engine, report: Report, claims: Sequence[ClaimReport],
               chunk: int, beside: Path) -> _Helper | None:
-        try:
-            proc = children.start("evtrack.links_stream")  # imports while we prepare
-        except OSError as exc:
-            log.warning("links.csv: no helper process (%s); writing it in one process", exc)
-            return None
         handle, name = tempfile.mkstemp(prefix=".links-", suffix=".csv.part", dir=beside)
         os.close(handle)
         path = Path(name)
+        try:
+            proc = children.start("evtrack.links_stream")  # imports while we prepare
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            log.warning("links.csv: no helper process (%s); writing it in one process", exc)
+            return None
         helper = cls(proc, path)
         with suppress(OSError):  # it died already: finish() says so
             children.send(proc.stdin, {
@@ -140,7 +141,8 @@ class _Helper:
         except EOFError:
             status, payload = "error", f"it stopped (exit status {self.proc.wait()})"
         if status == "stale":  # a write since our snapshot: ours still shows the report's
-            log.info("links.csv: %s; writing the helper's part here", payload)
+            log.info("links.csv: the helper's snapshot is at ledger generation %s, after the "
+                     "report's; writing its part here", payload)
             return None
         if status != "ok":
             log.warning("links.csv: the helper process failed (%s); writing its part here",
@@ -160,7 +162,7 @@ class _Helper:
 
 
 def _serve() -> None:
-    """The helper: one job in on stdin, ``("ok", rows)``, ``("stale", message)`` or
+    """The helper: one job in on stdin, ``("ok", rows)``, ``("stale", its generation)`` or
     ``("error", why)`` out on stdout."""
     sink = sys.stdout.buffer
     try:
@@ -178,24 +180,15 @@ def _serve_job(job: dict[str, Any]) -> tuple[str, Any]:
     engine = create_db_engine(job["url"])
     try:
         with fewer_collections(), read_snapshot(engine) as conn:
-            stale = stale_message(job["generation"], ledger.generation(conn))
-            if stale:
-                return "stale", stale
+            now = ledger.generation(conn)
+            if job["generation"] is not None and now != job["generation"]:
+                return "stale", now
             with open(job["path"], "w", encoding="utf-8", newline="") as out:
                 writer = csv.writer(out, lineterminator=LINE_END)
                 return "ok", _write_named(writer, conn, job["claims"], job["as_of"],
                                           job["chunk"])
     finally:
         engine.dispose()
-
-
-def stale_message(built: int | None, now: int) -> str | None:
-    """Why links.csv cannot be written from a report built at ledger generation ``built`` in
-    a snapshot at ``now`` (None: it can)."""
-    if built is None or built == now:
-        return None
-    return (f"the ledger changed after this report was built (generation {built}, now {now}): "
-            "its links.csv would mix the two; build the report again")
 
 
 def _named(claim: ClaimReport) -> NamedClaim:
