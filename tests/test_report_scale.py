@@ -167,9 +167,9 @@ def test_unnamed_links_with_awkward_cells_stream_as_the_full_report_writes_them(
         assert streamed == [(tmp_path / "streamed" / p.name, n) for p, n in full]
         text = (tmp_path / "streamed" / "links.csv").read_bytes()
         assert text == (tmp_path / "full" / "links.csv").read_bytes()
-        for cell in (b"\"'=HYPERLINK(\"\"http://x\"\")\"", b"''already quoted", b"'@Journal",
-                     b"'-judge", b"'@curated", b"'=second", b",unjudged,none,,,,False,"):
-            assert cell in text, cell
+        for defused in (b"\"'=HYPERLINK(\"\"http://x\"\")\"", b"''already quoted", b"'@Journal",
+                        b"'-judge", b"'@curated", b"'=second", b",unjudged,none,,,,False,"):
+            assert defused in text, defused
         back = read_csv(tmp_path / "streamed" / "links.csv")
         cell = back.set_index(["claim_id", "pmid"]).loc
         assert cell[(unnamed[0].claim_id, unnamed[0].pmid), "title"] == '=HYPERLINK("http://x")'
