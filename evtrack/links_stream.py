@@ -12,7 +12,7 @@ in two: this process writes the first part while a helper (``python -m
 evtrack.links_stream``, :mod:`evtrack.children`) writes the second into a file of its own on
 its own connection, which is then appended. The helper reads the same ledger or none: it
 checks the report's ledger generation inside its own snapshot, as this process does in its
-own. When a write landed in between, or the helper fails in any other way (it cannot start,
+own. When a write landed in between, or the helper fails in any way (it cannot start,
 it died, its database URL does not open), that costs only time: this process writes the
 second part itself, from its own snapshot, which shows the report's ledger already.
 """
