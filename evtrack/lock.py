@@ -69,7 +69,7 @@ def refresh_lock(engine: Engine, *, wait: float = 0.0, notify: Notify | None = N
     """
     dialect, database = engine.dialect.name, engine.url.database
     if dialect == "sqlite":
-        if not database or database == ":memory:" or database.startswith("file::memory:"):
+        if in_memory(engine) or not database:  # (not database: for the type checker)
             yield
             return
         with _file_lock(Path(database).expanduser(), str(engine.url), wait, notify, poll, job):
@@ -80,6 +80,14 @@ def refresh_lock(engine: Engine, *, wait: float = 0.0, notify: Notify | None = N
     else:
         raise StoreError(f"evtrack cannot lock a {dialect} database against two refreshes at "
                          "once; use SQLite or PostgreSQL")
+
+
+def in_memory(engine: Engine) -> bool:
+    """Whether ``engine`` is an in-memory SQLite database, which no other process can open."""
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and (
+        not database or database == ":memory:" or database.startswith("file::memory:")
+        or engine.url.query.get("mode") == "memory")
 
 
 def lock_path(database: Path) -> Path:
