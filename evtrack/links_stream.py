@@ -23,9 +23,10 @@ import csv
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from datetime import date
 from operator import itemgetter
@@ -36,6 +37,7 @@ from sqlalchemy import Connection, Engine, Select, case, func, select
 
 from evtrack import children
 from evtrack.csvsafe import LINE_END, neutralise_cell, neutralise_row, neutralise_sql
+from evtrack.lock import in_memory
 from evtrack.parse_pool import default_workers, fewer_collections
 from evtrack.render import LINK_COLUMNS, link_record
 from evtrack.report import UNJUDGED, ClaimReport, Report, link_order
@@ -97,9 +99,7 @@ def _helper_cut(report: Report, engine: Engine) -> int:
     this process writes: all of them when a helper would not pay or cannot open the store)."""
     links = [c.n_papers for c in report.claims]
     total = sum(links)
-    database = engine.url.database if engine.dialect.name == "sqlite" else "server"
-    if (total < HELPER_MIN_LINKS or default_workers() < 2
-            or database in (None, "", ":memory:") or "mode=memory" in str(engine.url)):
+    if total < HELPER_MIN_LINKS or default_workers() < 2 or in_memory(engine):
         return len(report.claims)
     mine, cut = 0, 0
     while cut < len(links) - 1 and mine + links[cut] <= total * (1 - HELPER_SHARE):
@@ -111,7 +111,7 @@ def _helper_cut(report: Report, engine: Engine) -> int:
 class _Helper:
     """The helper process writing the second part of links.csv into a file beside ``out``."""
 
-    def __init__(self, proc: Any, path: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], path: Path) -> None:
         self.proc, self.path = proc, path
 
     @classmethod
@@ -185,8 +185,8 @@ def _serve_job(job: dict[str, Any]) -> tuple[str, Any]:
                 return "stale", now
             with open(job["path"], "w", encoding="utf-8", newline="") as out:
                 writer = csv.writer(out, lineterminator=LINE_END)
-                return "ok", _write_named(writer, conn, job["claims"], job["as_of"],
-                                          job["chunk"])
+                return "ok", _write_named(
+                    writer, conn, summary.batches(job["claims"], job["chunk"]), job["as_of"])
     finally:
         engine.dispose()
 
@@ -200,20 +200,17 @@ def _named(claim: ClaimReport) -> NamedClaim:
 
 def _write_claims(writer: Any, conn: Connection, claims: Sequence[ClaimReport],
                   as_of: date | None, chunk: int) -> int:
-    rows = 0
-    for i in range(0, len(claims), chunk):
-        rows += _write_named(writer, conn, [_named(c) for c in claims[i:i + chunk]], as_of,
-                             chunk)
-    return rows
+    """:func:`_write_named` of ``claims``, their named rows made one chunk at a time."""
+    return _write_named(writer, conn, ([_named(c) for c in part]
+                                       for part in summary.batches(claims, chunk)), as_of)
 
 
-def _write_named(writer: Any, conn: Connection, claims: Sequence[NamedClaim],
-                 as_of: date | None, chunk: int) -> int:
-    """links.csv's rows of ``claims``: the named ones given, the others read from ``conn``,
-    ``chunk`` claims at a time, each claim's in the report's order."""
+def _write_named(writer: Any, conn: Connection, chunks: Iterable[Sequence[NamedClaim]],
+                 as_of: date | None) -> int:
+    """links.csv's rows of the claims in ``chunks``: the named ones given, the others read
+    from ``conn`` a chunk at a time, each claim's in the report's order."""
     rows = 0
-    for i in range(0, len(claims), chunk):
-        part = claims[i:i + chunk]
+    for part in chunks:
         unnamed = _unnamed_rows(part, *_unnamed_reads(conn, [cid for cid, _ in part], as_of))
         for cid, named in part:
             keyed = unnamed.get(cid, [])
