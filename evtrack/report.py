@@ -19,7 +19,7 @@ large store's links; ``links.csv`` takes the rest from the store (:mod:`evtrack.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -195,9 +195,14 @@ class Report:
     generation: int | None = None  # the ledger's generation it shows (evtrack.store.ledger)
 
 
+#: ``build_report``'s ``kept``: given its snapshot and the judges it scores with, the claims
+#: whose reports are still what that snapshot would give (:mod:`evtrack.report_cache`).
+Kept = Callable[[Connection, list[JudgeReliability]], Mapping[str, ClaimReport]]
+
+
 def build_report(engine: Engine, claim_ids: list[str] | None = None,
                  priors: Priors | None = None, as_of: date | None = None, *,
-                 full: bool = True) -> Report:
+                 full: bool = True, kept: Kept | None = None) -> Report:
     """The support report for the given claims (all claims in the store when None).
 
     ``priors`` swaps the score's priors (default: the packaged file). The automatic judge's
@@ -210,6 +215,9 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
     score, retracted papers, links with a verdict, papers the article cites or the curator
     lists. The counts come from SQL aggregates (:mod:`evtrack.store.summary`), so a store
     with a million links is reported in seconds; ``links.csv`` reads the rest from the store.
+
+    ``kept`` (summaries only) is asked, in the report's snapshot, which claims' reports need
+    not be read again: those are taken as they are, and only the others are read and scored.
     """
     priors = priors or default_priors()
     # On one snapshot, so that a refresh committing meanwhile cannot show half of itself. A
@@ -227,13 +235,19 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
             if missing:
                 raise NotFoundError(f"no claim {', '.join(sorted(missing))} in the store "
                                     "(run `evtrack refresh` first, or check `evtrack claims list`)")
-        ids = [c.id for c in claims]
-        # Every claim in the store: no IN list at all (a thousand claims would be one).
-        scope = list(claim_ids) if claim_ids else None
         at = ledger.generation(snapshot)
-        if full:
+        judges = _judge_reliabilities(snapshot, priors)
+        reused = kept(snapshot, judges) if kept is not None and not full else {}
+        todo = [c for c in claims if c.id not in reused]
+        ids = [c.id for c in todo]
+        # Every claim in the store: no IN list at all (a thousand claims would be one).
+        scope = None if not claim_ids and len(todo) == len(claims) else ids
+        links: dict[str, list[LinkRow]] = {}
+        totals: dict[str, dict[str, dict[str, int]]] = {}
+        if not todo:
+            pass
+        elif full:
             links = _link_rows(snapshot, ids, priors.min_shared_authors, as_of)
-            totals: dict[str, dict[str, dict[str, int]]] = {}
         else:
             placed: list[_Placement] = []
             # The aggregates on another connection meanwhile, over the same ledger.
@@ -242,10 +256,10 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
                                    base=summary.detail_links(snapshot, scope, as_of),
                                    placed=placed)
                 totals = _summary_counts(counted(snapshot), placed)
-        judges = _judge_reliabilities(snapshot, priors)
         scorer = Scorer(priors, judges)
         extras = _claim_extras(conn, ids)
-        reports = [_claim_report(c, links.get(c.id, []), scorer, extras,
+        reports = [reused[c.id] if c.id in reused else
+                   _claim_report(c, links.get(c.id, []), scorer, extras,
                                  None if full else totals.get(c.id, {})) for c in claims]
         run = conn.execute(select(RefreshRun).where(RefreshRun.status == "ok")
                            .order_by(RefreshRun.id.desc()).limit(1)).first()
@@ -405,7 +419,7 @@ def _judge_reliabilities(conn: Connection, priors: Priors) -> list[JudgeReliabil
     claim, not only the reported ones)."""
     newest: dict[int, str] = {}
     for lid, stance in conn.execute(select(Verdict.link_id, Verdict.stance)
-                                    .order_by(Verdict.created_at, Verdict.id)):
+                                    .order_by(Verdict.created_at, Verdict.id)).all():
         newest[lid] = stance
     designs = {(cid, pmid): d for cid, pmid, d in conn.execute(
         select(CuratedRef.claim_id, CuratedRef.pmid, CuratedRef.design)

@@ -303,3 +303,24 @@ class ReportCache(Base):
     generation: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     payload: Mapped[str] = mapped_column(Text)
+
+
+class ClaimMark(Base):
+    """Per claim, the ledger generation of the newest write that can change its report
+    (migration 0006's triggers): a kept part older than its claim's mark is rebuilt."""
+
+    __tablename__ = "claim_marks"
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportPart(Base):
+    """One claim's part of the kept summary report, read in a snapshot at ``generation`` and
+    scored with the judges whose fingerprint is ``judges`` (:mod:`evtrack.report_cache`)."""
+
+    __tablename__ = "report_parts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    judges: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)

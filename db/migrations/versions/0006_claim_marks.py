@@ -1,0 +1,180 @@
+"""claim marks: which claims each write touched, so a kept report rebuilds only those
+
+Migration 0004 keeps the summary report whole: any write to the ledger, however small, makes
+the next report read and score every claim again (ten seconds at a thousand claims and a
+million links). Here every write to a table the report reads also records, per claim it can
+change, the ledger generation it wrote at, in ``claim_marks`` (one row per claim, the newest
+generation). The report keeps each claim's part in ``report_parts`` with the generation of the
+snapshot it was read in, and reuses a part while no mark on its claim is newer than that
+generation (:mod:`evtrack.report_cache`).
+
+Which claims a row can change:
+- a row naming its claim (``claims``, ``claim_queries``, ``claim_edges`` by ``from_claim``,
+  ``cited_references``, ``curated_refs``, ``links``): that claim;
+- a row naming a link (``link_provenance``, ``judgements``, ``verdicts``): the link's claim
+  (when the link itself is deleted, its own trigger marks the claim);
+- a row naming a paper (``papers``, ``paper_authors``, ``paper_corrections``): every claim
+  linked to the paper. A paper no claim links to (a new record being ingested) marks nothing:
+  the trigger's lookup of its links finds none.
+An update marks the claims of the old and the new row. ``refresh_runs`` marks nothing: the
+report reads only the newest run's line, and reads it afresh every time.
+
+Why a part is reused only while every mark on its claim is at or before the part's generation
+(``mark <= part``): a mark is always newer than any snapshot that does not see its write.
+- PostgreSQL: the trigger bumps the generation first (once per transaction, as migration 0005's
+  does) and marks with the bumped value, which no other transaction can reach before this one
+  commits (it holds ``ledger_state``'s row lock). A snapshot at that generation or later sees it.
+- SQLite: one writer at a time holds the database from its first write to its commit, and
+  migration 0004's triggers may fire before or after this one (SQLite promises no order). So
+  the mark is the generation it reads *plus one*: more than any generation a snapshot taken
+  before the transaction could read, whichever trigger ran first. (At worst a claim whose part
+  did see the write is built once more.)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-03 21:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+#: table → (what its key names, the key's column): "claim", "link" or "paper".
+MARKS = {
+    "claims": ("claim", "id"),
+    "claim_queries": ("claim", "claim_id"),
+    "claim_edges": ("claim", "from_claim"),
+    "cited_references": ("claim", "claim_id"),
+    "curated_refs": ("claim", "claim_id"),
+    "links": ("claim", "claim_id"),
+    "link_provenance": ("link", "link_id"),
+    "judgements": ("link", "link_id"),
+    "verdicts": ("link", "link_id"),
+    "papers": ("paper", "id"),
+    "paper_authors": ("paper", "paper_id"),
+    "paper_corrections": ("paper", "paper_id"),
+}
+EVENTS = ("insert", "update", "delete")
+#: Migration 0005's transaction-local setting: the transaction that has bumped already.
+MARK = "evtrack.bumped_in"
+
+
+def _sqlite_claims(kind: str, keys: list[str]) -> str:
+    """The claims the rows ``keys`` (``NEW.x`` / ``OLD.x``) can change, as a SELECT."""
+    if kind == "claim":
+        return " UNION ".join(f"SELECT {k} AS claim_id" for k in keys)
+    column = "id" if kind == "link" else "paper_id"
+    return f"SELECT claim_id FROM links WHERE {column} IN ({', '.join(keys)})"
+
+
+def _sqlite_body(kind: str, column: str, event: str) -> str:
+    keys = ([f"NEW.{column}"] if event != "delete" else []) + \
+        ([f"OLD.{column}"] if event != "insert" else [])
+    claims = _sqlite_claims(kind, keys)
+    now = "(SELECT generation + 1 FROM ledger_state WHERE id = 1)"  # see the docstring
+    # No UPSERT: an outer INSERT OR IGNORE would turn the trigger's own conflict clause into
+    # IGNORE and keep an old mark. An UPDATE, then an INSERT of what is not there yet, means
+    # the same under any outer clause.
+    return (f"UPDATE claim_marks SET generation = {now} WHERE claim_id IN ({claims}); "
+            f"INSERT INTO claim_marks (claim_id, generation) SELECT t.claim_id, {now} "
+            f"FROM ({claims}) AS t WHERE t.claim_id IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM claim_marks m WHERE m.claim_id = t.claim_id);")
+
+
+PG_FUNCTION = f"""
+CREATE FUNCTION evtrack_mark_claims() RETURNS trigger AS $$
+DECLARE
+  keys text[] := ARRAY[]::text[];
+  touched text[];
+  now bigint;
+BEGIN
+  IF TG_OP <> 'DELETE' THEN keys := keys || (to_jsonb(NEW) ->> TG_ARGV[1]); END IF;
+  IF TG_OP <> 'INSERT' THEN keys := keys || (to_jsonb(OLD) ->> TG_ARGV[1]); END IF;
+  IF TG_ARGV[0] = 'claim' THEN
+    touched := keys;
+  ELSIF TG_ARGV[0] = 'link' THEN
+    SELECT array_agg(claim_id) INTO touched FROM links WHERE id = ANY (keys::integer[]);
+  ELSE
+    SELECT array_agg(claim_id) INTO touched FROM links WHERE paper_id = ANY (keys::integer[]);
+  END IF;
+  IF touched IS NULL OR cardinality(array_remove(touched, NULL)) = 0 THEN
+    RETURN NULL;
+  END IF;
+  IF current_setting('{MARK}', true) IS DISTINCT FROM pg_current_xact_id()::text THEN
+    UPDATE ledger_state SET generation = generation + 1 WHERE id = 1;
+    PERFORM set_config('{MARK}', pg_current_xact_id()::text, true);
+  END IF;
+  SELECT generation INTO now FROM ledger_state WHERE id = 1;
+  INSERT INTO claim_marks (claim_id, generation)
+    SELECT DISTINCT c, now FROM unnest(touched) AS c WHERE c IS NOT NULL
+    ON CONFLICT (claim_id) DO UPDATE SET generation = EXCLUDED.generation;
+  RETURN NULL;
+END $$ LANGUAGE plpgsql
+"""
+#: TRUNCATE fires no row trigger: it marks every claim there is.
+PG_TRUNCATE = f"""
+CREATE FUNCTION evtrack_mark_every_claim() RETURNS trigger AS $$
+BEGIN
+  IF current_setting('{MARK}', true) IS DISTINCT FROM pg_current_xact_id()::text THEN
+    UPDATE ledger_state SET generation = generation + 1 WHERE id = 1;
+    PERFORM set_config('{MARK}', pg_current_xact_id()::text, true);
+  END IF;
+  INSERT INTO claim_marks (claim_id, generation)
+    SELECT id, (SELECT generation FROM ledger_state WHERE id = 1) FROM claims
+    ON CONFLICT (claim_id) DO UPDATE SET generation = EXCLUDED.generation;
+  RETURN NULL;
+END $$ LANGUAGE plpgsql
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "claim_marks",
+        sa.Column("claim_id", sa.String(length=64), nullable=False),
+        sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("claim_id"),
+    )
+    op.create_table(
+        "report_parts",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("claim_id", sa.String(length=64), nullable=False),
+        sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.Column("judges", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key", "claim_id"),
+    )
+    # Reports kept whole (format 2) are never read again; the parts replace them.
+    op.execute("DELETE FROM report_cache")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_FUNCTION)
+        op.execute(PG_TRUNCATE)
+        for table, (kind, column) in MARKS.items():
+            op.execute(f"CREATE TRIGGER {table}_marks AFTER INSERT OR UPDATE OR DELETE "
+                       f"ON {table} FOR EACH ROW "
+                       f"EXECUTE FUNCTION evtrack_mark_claims('{kind}', '{column}')")
+            op.execute(f"CREATE TRIGGER {table}_truncate_marks AFTER TRUNCATE ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION evtrack_mark_every_claim()")
+    else:
+        for table, (kind, column) in MARKS.items():
+            for event in EVENTS:
+                op.execute(f"CREATE TRIGGER {table}_{event}_marks AFTER {event.upper()} "
+                           f"ON {table} BEGIN {_sqlite_body(kind, column, event)} END")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in MARKS:
+            op.execute(f"DROP TRIGGER {table}_marks ON {table}")
+            op.execute(f"DROP TRIGGER {table}_truncate_marks ON {table}")
+        op.execute("DROP FUNCTION evtrack_mark_claims()")
+        op.execute("DROP FUNCTION evtrack_mark_every_claim()")
+    else:
+        for table in MARKS:
+            for event in EVENTS:
+                op.execute(f"DROP TRIGGER {table}_{event}_marks")
+    op.drop_table("report_parts")
+    op.drop_table("claim_marks")
