@@ -1,20 +1,34 @@
-"""The summary report, kept in the store for as long as the ledger does not change.
+"""The summary report, kept in the store: whole while the ledger does not change, claim by
+claim when it does.
 
 ``build_report(full=False)`` — the terminal table and the claims CSV — reads every link's
 counts and scores every claim: at a thousand claims and a million links that is tens of
-seconds, every time, although the ledger changes only when something writes to it. So the
-report is kept in ``report_cache`` with the ledger *generation* it was computed at, and served
-again while the generation is the same; so are its two renderings, the terminal table and the
-claims CSV, which depend on nothing else (a kept table prints without decoding the report).
+seconds, although the ledger changes only when something writes to it, and a write mostly
+touches a few claims. So the report is kept in two layers:
 
-Why this cannot serve a stale report: the generation is bumped by database triggers on every
-write to a table the report reads (migration 0004), in the writer's own transaction, whoever the
-writer is. It is read *before* the report is built, so a write that lands while building makes
-the stored generation older than the ledger, and the next report is built afresh. What else
-decides the figures is in the key: the priors (their full contents, not their file name),
-evtrack's version (the judge's measured error rates, the scorer) and this module's format. A
-payload that does not decode is rebuilt and replaced. Writing the cache is best effort: a
-read-only or busy database still gets its report, just not kept.
+* **the whole**, in ``report_cache``, with the ledger *generation* it was assembled at (bumped
+  by migration 0004's triggers on every write to a table the report reads): served again while
+  the generation is the same. So are its two renderings, the terminal table and the claims
+  CSV, which depend on nothing else (a kept table prints without decoding the report);
+* **one part per claim**, in ``report_parts``: its :class:`ClaimSummary`, the generation it was
+  built at, and a fingerprint of the automatic judges' error rates it was scored with. After a
+  write, :func:`summary_report` builds only the claims whose part is missing or stale, and
+  reuses the others.
+
+Why this cannot serve a stale report. Migration 0006's triggers mark every claim a write can
+change — its claim row, queries, edges, cited and curated references, links, their
+judgements and verdicts, and the papers it links with their authors and corrections — with the
+writing transaction's generation (newer than any snapshot that does not see the write), in
+that transaction, whoever the writer is. A part is reused only while its claim's mark is not
+newer than the part. Marks and parts are read in the report's own snapshot, the one its
+generation comes from, so a write that lands while building leaves a newer mark and the next
+report builds that claim again. What a claim's score takes from the
+other claims — the judges' error rates, re-learnt from every verdict — is the part's
+fingerprint, checked against the judges the new report computes; what else decides the
+figures is in the key: the priors (their full contents, not their file name), evtrack's
+version and this module's format. A part or payload that does not decode is rebuilt and
+replaced. Writing is best effort: a read-only or busy database still gets its report, just
+not kept.
 
 The payload is JSON with the report's own dataclasses tagged by name and rebuilt from an
 allowlist (never pickle: a team's database is shared, and loading it must not run code).
@@ -26,12 +40,12 @@ import dataclasses
 import gc
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from evtrack import __version__
@@ -49,14 +63,14 @@ from evtrack.report import (
 )
 from evtrack.scoring import Certainty, Contribution, GroupBelief, Priors, Score, default_priors
 from evtrack.store import ledger
-from evtrack.store.db import BUSY_TIMEOUT_MS
-from evtrack.store.models import ReportCache
+from evtrack.store.db import BUSY_TIMEOUT_MS, read_snapshot
+from evtrack.store.models import ClaimMark, ReportCache, ReportPart
 
 #: How long keeping a report may wait for SQLite's writer lock (then the store's usual
 #: ``busy_timeout`` is restored on the pooled connection).
 WRITE_WAIT_MS = 200
 #: Bump when the payload's shape or the report's dataclasses change.
-FORMAT = 2
+FORMAT = 3
 #: The classes a payload may name; nothing else is ever built from one.
 CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     Report, ClaimReport, ClaimSummary, LinkRow, CitedStatus, CuratedStatus, Score, Contribution,
@@ -211,23 +225,82 @@ def _kept(engine: Engine, key: str) -> tuple[int, str | None]:
     return now, (kept.payload if kept is not None and kept.generation == now else None)
 
 
+def judges_fingerprint(judges: list[JudgeReliability]) -> str:
+    """What a claim's score takes from outside the claim, besides the priors in the key: the
+    automatic judges' error rates, re-learnt from every verdict in the store."""
+    return hashlib.sha256(json.dumps(encode(judges), separators=(",", ":")).encode()).hexdigest()
+
+
+def _parts(conn: Connection, key: str, judges: str) -> dict[str, ClaimReport]:
+    """The kept claim parts under ``key`` that ``conn``'s snapshot would build again as they
+    are: scored with these ``judges``, and no write has marked their claim since the snapshot
+    they were read in (migration 0006: a mark is newer than every snapshot that missed its
+    write, so a mark at or before the part's generation is a write the part saw)."""
+    marks = dict(conn.execute(select(ClaimMark.claim_id, ClaimMark.generation)).all())
+    rows = [(cid, payload) for cid, generation, fingerprint, payload in conn.execute(
+        select(ReportPart.claim_id, ReportPart.generation, ReportPart.judges, ReportPart.payload)
+        .where(ReportPart.key == key)).all()
+        if fingerprint == judges and marks.get(cid, -1) <= generation]
+    try:  # one parse for all of them; part by part only when one is damaged
+        decoded = decode("[" + ",".join(payload for _cid, payload in rows) + "]")
+    except PayloadError:
+        decoded = []
+        for _cid, payload in rows:
+            try:
+                decoded.append(decode(payload))
+            except PayloadError:
+                decoded.append(None)
+    return {cid: part for (cid, _payload), part in zip(rows, decoded, strict=True)
+            if type(part) is ClaimSummary and part.id == cid}
+
+
+def _kept_report(engine: Engine, key: str) -> Report | None:
+    """The kept report if it was assembled at the ledger's generation now, and every part it
+    lists is still good."""
+    with read_snapshot(engine) as snapshot:
+        now = ledger.generation(snapshot)
+        head = snapshot.execute(select(ReportCache.generation, ReportCache.payload)
+                                .where(ReportCache.key == key)).first()
+        if head is None or head.generation != now:
+            return None
+        try:
+            shell, order, judges = decode(head.payload)
+        except (PayloadError, TypeError, ValueError):
+            return None
+        if not isinstance(shell, Report) or not isinstance(order, list):
+            return None
+        parts = _parts(snapshot, key, judges)
+    if not all(cid in parts for cid in order):
+        return None
+    return dataclasses.replace(shell, claims=[parts[cid] for cid in order])
+
+
 def summary_report(engine: Engine, priors: Priors | None = None) -> Report:
     """``build_report(engine, priors=priors, full=False)`` for every claim: the kept one when
-    the ledger has not changed since it was built, else built now and kept."""
+    the ledger has not changed since it was assembled; else the claims no write has touched
+    since their parts were kept are reused, the others are built, and the whole is kept."""
     priors = priors or default_priors()
     key = cache_key(priors)
-    now, payload = _kept(engine, key)
-    if payload is not None:
-        try:
-            report = decode(payload)
-        except PayloadError:
-            report = None
-        if isinstance(report, Report):
-            return dataclasses.replace(report, generated_at=datetime.now())
     with no_collections():
-        report = build_report(engine, priors=priors, full=False)
-        payload = json.dumps(encode(report), separators=(",", ":"))
-    store(engine, key, now, payload)
+        report = _kept_report(engine, key)
+        if report is not None:
+            return dataclasses.replace(report, generated_at=datetime.now())
+        reused: dict[str, ClaimReport] = {}
+
+        def kept(conn: Connection, judges: list[JudgeReliability]) -> dict[str, ClaimReport]:
+            reused.update(_parts(conn, key, judges_fingerprint(judges)))
+            return reused
+
+        report = build_report(engine, priors=priors, full=False, kept=kept)
+        judges = judges_fingerprint(report.judges)
+        built = [(c.id, json.dumps(encode(c), separators=(",", ":")))
+                 for c in report.claims if c.id not in reused]
+        head = json.dumps(encode([dataclasses.replace(report, claims=[]),
+                                  [c.id for c in report.claims], judges]),
+                          separators=(",", ":"))
+    assert report.generation is not None
+    _store_parts(engine, key, report.generation, judges, head, built,
+                 keep=[c.id for c in report.claims if c.id in reused])
     return report
 
 
@@ -240,16 +313,44 @@ def rendered_summary(engine: Engine, fmt: str, *, details: bool = True,
         raise ValueError(f"only the table and the claims CSV are kept, not {fmt!r}")
     priors = priors or default_priors()
     key = cache_key(priors, f"text:{fmt}:{'details' if details else 'summary'}")
-    now, text = _kept(engine, key)
+    _now, text = _kept(engine, key)
     if text is None:
-        text = render(summary_report(engine, priors), fmt, details=details)
-        store(engine, key, now, text)
+        report = summary_report(engine, priors)
+        text = render(report, fmt, details=details)
+        assert report.generation is not None
+        store(engine, key, report.generation, text)  # the ledger it shows, whatever came since
     return text
 
 
 def store(engine: Engine, key: str, at_generation: int, payload: str) -> bool:
-    """Keep ``payload`` as made at ``at_generation``; False when the store refused the write
-    (read-only, or busy): it is then simply not kept.
+    """Keep ``payload`` (a rendering) as made at ``at_generation``; False when the store
+    refused the write (read-only, or busy): it is then simply not kept."""
+    return _write(engine, lambda conn: _put(conn, key, at_generation, payload))
+
+
+def _put(conn: Connection, key: str, at_generation: int, payload: str) -> None:
+    conn.execute(delete(ReportCache).where(ReportCache.key == key))
+    conn.execute(insert(ReportCache).values(key=key, generation=at_generation,
+                                            created_at=datetime.now(), payload=payload))
+
+
+def _store_parts(engine: Engine, key: str, at_generation: int, judges: str, head: str,
+                 built: list[tuple[str, str]], keep: list[str]) -> bool:
+    """Keep the assembled report: its head (everything but the claims, and their order) and
+    the claim parts built now; the reused parts stay as they are, the rest under ``key`` go."""
+    def write(conn: Connection) -> None:
+        conn.execute(delete(ReportPart).where(ReportPart.key == key,
+                                              ReportPart.claim_id.not_in(keep)))
+        if built:
+            conn.execute(insert(ReportPart), [
+                {"key": key, "claim_id": cid, "generation": at_generation, "judges": judges,
+                 "payload": payload} for cid, payload in built])
+        _put(conn, key, at_generation, head)
+    return _write(engine, write)
+
+
+def _write(engine: Engine, write: Callable[[Connection], None]) -> bool:
+    """Run ``write`` in one transaction; False when the store refused it.
 
     A report never waits for a refresh: on SQLite, where one writer at a time holds the
     database, the write gives up after :data:`WRITE_WAIT_MS` instead of the usual 30 s."""
@@ -261,10 +362,7 @@ def store(engine: Engine, key: str, at_generation: int, payload: str) -> bool:
                 conn.commit()  # ends SQLAlchemy's autobegun transaction (pysqlite began none)
             try:
                 with conn.begin():
-                    conn.execute(delete(ReportCache).where(ReportCache.key == key))
-                    conn.execute(insert(ReportCache).values(
-                        key=key, generation=at_generation, created_at=datetime.now(),
-                        payload=payload))
+                    write(conn)
             finally:
                 if sqlite:
                     conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -278,3 +376,4 @@ def forget(engine: Engine) -> None:
     """Drop every kept report and rendering (the next report is built afresh)."""
     with engine.begin() as conn:
         conn.execute(delete(ReportCache))
+        conn.execute(delete(ReportPart))

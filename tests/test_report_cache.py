@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text, update
 
@@ -35,7 +35,7 @@ from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.scoring import default_priors
 from evtrack.store import ledger
 from evtrack.store.db import open_store
-from evtrack.store.models import Base, Paper, ReportCache
+from evtrack.store.models import Base, ClaimMark, Paper, ReportCache, ReportPart
 
 if TYPE_CHECKING:
     from conftest import DatabaseFactory
@@ -79,18 +79,28 @@ def kept_rows(engine: Engine) -> int:
         return len(conn.execute(select(ReportCache.key)).all())
 
 
+def kept_parts(engine: Engine) -> dict[str, tuple[int, str]]:
+    with engine.connect() as conn:
+        return {cid: (g, payload) for cid, g, payload in conn.execute(
+            select(ReportPart.claim_id, ReportPart.generation, ReportPart.payload))}
+
+
 def test_a_kept_report_is_the_built_one_and_is_served_again(ketamine: Engine) -> None:
     first = report_cache.summary_report(ketamine)
     assert_same(first, fresh(ketamine))
-    assert kept_rows(ketamine) == 1
-    with ketamine.connect() as conn:
-        payload = conn.execute(select(ReportCache.payload)).scalar_one()
-    assert_same(report_cache.decode(payload), first)
-    # Served from the store: a payload changed behind its back shows (then it is put back).
-    marked = payload.replace('"C1"', '"C1-kept"', 1)
+    assert kept_rows(ketamine) == 1  # the report's head: everything but the claims
+    parts = kept_parts(ketamine)
+    assert sorted(parts) == sorted(c.id for c in first.claims)
+    assert {g for g, _p in parts.values()} == {report_cache.generation(ketamine)}
+    assert [report_cache.decode(parts[c.id][1]) for c in first.claims] == first.claims
+    # Served from the store: a part changed behind its back shows (then it is put back).
+    c1 = next(c for c in first.claims if c.id == "C1")
+    marked = parts["C1"][1].replace(json.dumps(c1.text), '"kept text"', 1)
     with ketamine.begin() as conn:
-        conn.execute(update(ReportCache).values(payload=marked))
-    assert report_cache.summary_report(ketamine).claims[0].id == "C1-kept"
+        conn.execute(update(ReportPart).where(ReportPart.claim_id == "C1")
+                     .values(payload=marked))
+    assert next(c for c in report_cache.summary_report(ketamine).claims
+                if c.id == "C1").text == "kept text"
 
 
 def test_the_kept_table_and_csv_are_the_rendered_report(ketamine: Engine) -> None:
@@ -140,7 +150,7 @@ def test_a_retraction_typed_by_hand_is_in_the_next_report(ketamine: Engine) -> N
 #: Tables no report figure is read from (the design tier MeSH and publication types decide is
 #: stored on ``papers``), and the cache's own.
 UNWATCHED = {"paper_mesh", "paper_pub_types", "paper_references", "claim_snapshots",
-             "ledger_state", "report_cache"}
+             "ledger_state", "report_cache", "claim_marks", "report_parts"}
 
 
 def test_every_table_is_watched_or_known_not_to_matter() -> None:
@@ -206,6 +216,219 @@ def test_deletes_and_inserts_bump_the_generation(ketamine: Engine) -> None:
     g = report_cache.generation(ketamine)
     report_cache.summary_report(ketamine)
     assert report_cache.generation(ketamine) == g
+
+
+# ------------------------------------------- claim marks: only what a write touched is built
+
+def load_migration(name: str) -> Any:
+    path = Path(__file__).parents[1] / "db" / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return migration
+
+
+def marks(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(ClaimMark.claim_id, ClaimMark.generation)).all())
+
+
+def touched_by(conn: Any, kind: str, key: Any) -> set[str]:
+    """The claims a row keyed ``key`` can change, by migration 0006's rule."""
+    if kind == "claim":
+        return {key}
+    column = "id" if kind == "link" else "paper_id"
+    return set(conn.execute(text(f"SELECT claim_id FROM links WHERE {column} = :k"),
+                            {"k": key}).scalars())
+
+
+MARKED = load_migration("0006_claim_marks.py").MARKS
+
+
+def test_every_table_the_report_reads_marks_claims() -> None:
+    """All watched tables but the runs (the report reads the newest run's line afresh)."""
+    assert set(MARKED) == set(WATCHED) - {"refresh_runs"}
+
+
+@pytest.mark.parametrize("table", sorted(MARKED))
+def test_a_write_marks_exactly_the_claims_it_can_change(ketamine: Engine, table: str) -> None:
+    kind, column = MARKED[table]
+    with ketamine.connect() as conn:
+        keys = list(conn.execute(text(f"SELECT DISTINCT {column} FROM {table}")).scalars())
+        # The key touching the most claims (a paper linked to several), so "exactly" bites.
+        key = max(keys, key=lambda k: (len(touched_by(conn, kind, k)), str(k)))
+        want = touched_by(conn, kind, key)
+        write = f"UPDATE {table} SET {column} = {column} WHERE {column} = :k"
+        if not want and table == "paper_corrections":  # no linked paper has a notice: one
+            key = conn.scalar(text("SELECT paper_id FROM links ORDER BY id LIMIT 1"))
+            want = touched_by(conn, kind, key)
+            write = ("INSERT INTO paper_corrections (paper_id, position, ref_type) "
+                     "VALUES (:k, 99, 'ErratumIn')")
+    assert want, table
+    before, g = marks(ketamine), report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text(write), {"k": key})
+    after = marks(ketamine)
+    assert {c for c in after if after[c] != before.get(c)} == want, table
+    # Newer than any snapshot that missed the write (so no part built there is reused); on
+    # SQLite one past the generation the trigger read (migration 0006).
+    assert all(g < after[c] <= report_cache.generation(ketamine) + 1 for c in want)
+
+
+def test_deleting_a_link_or_a_paper_marks_its_claims(ketamine: Engine) -> None:
+    with ketamine.connect() as conn:
+        link, claim, paper = conn.execute(text(
+            "SELECT l.id, l.claim_id, l.paper_id FROM links l JOIN papers p ON p.id = l.paper_id "
+            "WHERE p.pmid = '21677641'")).first() or (None, None, None)
+        by_paper = touched_by(conn, "paper", paper)
+    g = report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text("DELETE FROM links WHERE id = :l"), {"l": link})
+    assert marks(ketamine)[claim] > g
+    g = report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text("DELETE FROM link_provenance WHERE link_id IN "
+                          "(SELECT id FROM links WHERE paper_id = :p)"), {"p": paper})
+        conn.execute(text("DELETE FROM judgements WHERE link_id IN "
+                          "(SELECT id FROM links WHERE paper_id = :p)"), {"p": paper})
+        conn.execute(text("DELETE FROM verdicts WHERE link_id IN "
+                          "(SELECT id FROM links WHERE paper_id = :p)"), {"p": paper})
+        conn.execute(text("DELETE FROM links WHERE paper_id = :p"), {"p": paper})
+        conn.execute(text("DELETE FROM paper_authors WHERE paper_id = :p"), {"p": paper})
+        conn.execute(text("DELETE FROM paper_corrections WHERE paper_id = :p"), {"p": paper})
+        conn.execute(text("DELETE FROM papers WHERE id = :p"), {"p": paper})
+    now = marks(ketamine)
+    assert by_paper - {claim} and all(now[c] > g for c in by_paper - {claim})
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+
+
+def test_truncating_a_table_marks_every_claim(ketamine: Engine) -> None:
+    if ketamine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (a DELETE with triggers fires them per row)")
+    report_cache.summary_report(ketamine)
+    g = report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text("TRUNCATE verdicts"))
+    assert set(marks(ketamine).values()) == {g + 1}
+    assert set(marks(ketamine)) >= {c.id for c in fresh(ketamine).claims}
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The claims whose report is built (not reused), in order, by every report from now."""
+    import evtrack.report as report_module
+
+    built: list[str] = []
+    real = report_module._claim_report
+
+    def counting(c: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(c.id)
+        return real(c, *args, **kwargs)
+
+    monkeypatch.setattr(report_module, "_claim_report", counting)
+    return built
+
+
+def test_a_write_to_one_claim_builds_only_that_claim_again(ketamine: Engine,
+                                                           builds: list[str]) -> None:
+    everything = report_cache.summary_report(ketamine)
+    assert sorted(builds) == sorted(c.id for c in everything.claims)
+    builds.clear()
+    with ketamine.begin() as conn:  # a judge changes its mind on one of C6's links
+        lid = ledger.link_id_for(conn, "C6", "21677641")
+        conn.execute(text("UPDATE judgements SET stance = 'contradicts', rationale = 'r' "
+                          "WHERE link_id = :l"), {"l": lid})
+    kept = report_cache.summary_report(ketamine)
+    assert builds == ["C6"]
+    assert_same(kept, fresh(ketamine))
+    builds.clear()
+    assert_same(report_cache.summary_report(ketamine), kept)  # assembled now: served whole
+    assert builds == []
+    # A paper linked to several claims: those claims.
+    with ketamine.connect() as conn:
+        paper = conn.scalar(select(Paper.id).where(Paper.pmid == "21677641"))
+        linked = touched_by(conn, "paper", paper)
+    with ketamine.begin() as conn:
+        conn.execute(update(Paper).where(Paper.id == paper).values(design_tier="rct"))
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+    assert sorted(builds[:len(linked)]) == sorted(linked) and len(linked) > 1
+    builds.clear()
+    # A verdict whose link no automatic judge judged moves no judge's error: its claim only.
+    with ketamine.begin() as conn:
+        ledger.add_verdict(conn, "C2", "18202677", stance="supports", reviewer="R")
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+    assert builds[:1] == ["C2"] and len(builds) == 1 + len(everything.claims)
+    builds.clear()
+    # A verdict re-learns the judges' error, which every claim's score may take: all of them.
+    with ketamine.begin() as conn:
+        ledger.add_verdict(conn, "C6", "21677641", stance="supports", reviewer="R")
+    again = report_cache.summary_report(ketamine)
+    assert again.judges != everything.judges
+    assert sorted(builds) == sorted(c.id for c in everything.claims)
+    assert_same(again, fresh(ketamine))
+
+
+def test_a_damaged_part_is_built_again(ketamine: Engine, builds: list[str]) -> None:
+    report_cache.summary_report(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(update(ReportPart).where(ReportPart.claim_id == "C2")
+                     .values(payload='{"@Popen": []}'))
+        conn.execute(text("UPDATE claims SET text = text WHERE id = 'C4'"))
+    builds.clear()
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+    assert sorted(builds[:2]) == ["C2", "C4"]
+    with ketamine.connect() as conn:
+        assert "@Popen" not in conn.execute(select(ReportPart.payload)
+                                            .where(ReportPart.claim_id == "C2")).scalar_one()
+
+
+#: Writes a researcher, a refresh or a hand in ``sqlite3``/``psql`` could make, by name.
+WRITES = {
+    "verdict": "INSERT INTO verdicts (link_id, stance, reviewer, created_at) "
+               "SELECT id, :stance, 'R', CURRENT_TIMESTAMP FROM links WHERE id = :link",
+    "unverdict": "DELETE FROM verdicts WHERE link_id = :link",
+    "judge": "UPDATE judgements SET stance = :stance WHERE link_id = :link",
+    "unjudge": "DELETE FROM judgements WHERE link_id = :link",
+    "retract": "UPDATE papers SET is_retracted = NOT is_retracted WHERE id = "
+               "(SELECT paper_id FROM links WHERE id = :link)",
+    "tier": "UPDATE papers SET design_tier = :tier WHERE id = "
+            "(SELECT paper_id FROM links WHERE id = :link)",
+    "author": "UPDATE paper_authors SET last_name = :name WHERE position = 0 AND paper_id = "
+              "(SELECT paper_id FROM links WHERE id = :link)",
+    "curated design": "UPDATE curated_refs SET design = :tier WHERE claim_id = "
+                      "(SELECT claim_id FROM links WHERE id = :link)",
+    "claim text": "UPDATE claims SET text = :name WHERE id = "
+                  "(SELECT claim_id FROM links WHERE id = :link)",
+    "unlink": "DELETE FROM links WHERE id = :link",
+}
+write_steps = st.lists(st.tuples(
+    st.sampled_from(sorted(WRITES)), st.integers(0, 10_000),
+    st.sampled_from(["supports", "contradicts", "mixed", "mentions", "irrelevant"]),
+    st.sampled_from(["rct", "meta-analysis", "animal", "other"]),
+    st.sampled_from(["Kavalali", "Monteggia", "Autry"]), st.booleans()),
+    min_size=1, max_size=4)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=write_steps)
+def test_kept_parts_agree_with_a_fresh_report_whatever_is_written(
+        ketamine: Engine, steps: list[tuple[str, int, str, str, str, bool]]) -> None:
+    """Writes of every kind, each followed by a report or not: the report served is always
+    the one built from nothing. (The store carries over from example to example, so the
+    histories only grow.)"""
+    for write, pick, stance, tier, name, report_now in steps:
+        with ketamine.begin() as conn:
+            links = conn.execute(text("SELECT id FROM links ORDER BY id")).scalars().all()
+            if links:
+                conn.execute(text(WRITES[write]), {"link": links[pick % len(links)],
+                                                   "stance": stance, "tier": tier,
+                                                   "name": name})
+        if report_now:
+            assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
 
 
 def test_other_priors_are_kept_apart(ketamine: Engine) -> None:
