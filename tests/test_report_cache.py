@@ -12,6 +12,7 @@ import dataclasses
 import gc
 import importlib.util
 import json
+import weakref
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -444,6 +445,8 @@ def test_other_priors_are_kept_apart(ketamine: Engine) -> None:
 @pytest.mark.parametrize("payload", [
     "not json", "[]", '{"@Report": [1]}', '{"@Popen": [["rm", "-rf", "/"]]}',
     '{"@t": [1], "@d": []}', '{"@LinkRow": ' + json.dumps(list(range(40))) + "}",
+    '{"@rows": 5}', '{"@rows": []}', '{"@rows": ["@Popen", []]}', '{"@rows": [[1], [2]]}',
+    '{"@rows": ["@LinkRow", [1]]}',
 ])
 def test_a_payload_that_does_not_decode_is_rebuilt(ketamine: Engine, payload: str) -> None:
     report_cache.summary_report(ketamine)
@@ -464,6 +467,20 @@ def test_collections_are_back_on_after_building_or_a_bad_payload(ketamine: Engin
     with pytest.raises(report_cache.PayloadError):
         report_cache.decode('{"@Popen": []}')
     assert gc.isenabled()
+    assert gc.get_freeze_count() > 0  # the report's objects: no collection walks them
+
+    class Cycle:
+        pass
+
+    with report_cache.no_collections():  # a cycle made while building is frozen with it…
+        cycle = Cycle()
+        cycle.me = cycle  # type: ignore[attr-defined]
+        gone = weakref.ref(cycle)
+        del cycle
+    gc.collect()
+    assert gone() is not None
+    with report_cache.no_collections():  # …and freed when the next report begins
+        assert gone() is None
     gc.disable()  # whoever turned them off keeps them off
     try:
         report_cache.decode("[]")
