@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -18,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text, update
 
+from evtrack import render as render_module
 from evtrack.claims import load_claims
 from evtrack.cli import cli
 from evtrack.csvsafe import FORMULA_STARTS, read_csv, write_csv
@@ -375,6 +377,16 @@ def test_any_text_survives_write_csv_then_read_csv(tmp_path_factory, values: lis
     back = read_csv(path, dtype={"text": str})  # a text column of digits must be declared
     assert back["text"].tolist() == values
     assert back["n"].tolist() == list(range(len(values)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.text(), st.text(alphabet=" \t\n\u00a0\u2003ab-…")),
+       st.integers(1, 90))
+def test_the_tables_shortened_texts_are_textwraps(text: str | None, width: int) -> None:
+    """The table's shortcut for texts that fit gives what ``textwrap.shorten`` gives, for any
+    whitespace (tabs, newlines, Unicode spaces) and any width."""
+    assert render_module._short(text, width) == textwrap.shorten(text or "", width=width,
+                                                                 placeholder="…")
 
 
 # -- schema versions --
