@@ -71,10 +71,24 @@ def _sqlite_claims(kind: str, keys: list[str]) -> str:
     return f"SELECT claim_id FROM links WHERE {column} IN ({', '.join(keys)})"
 
 
-def _sqlite_body(kind: str, column: str, event: str) -> str:
-    keys = ([f"NEW.{column}"] if event != "delete" else []) + \
+def _sqlite_keys(column: str, event: str) -> list[str]:
+    return ([f"NEW.{column}"] if event != "delete" else []) + \
         ([f"OLD.{column}"] if event != "insert" else [])
-    claims = _sqlite_claims(kind, keys)
+
+
+def _sqlite_when(kind: str, column: str, event: str) -> str:
+    """The trigger's condition: for a row naming a link or a paper, that some link is there
+    to find. An ingest writes papers and their authors that no claim links to yet, some ten
+    rows per record: one index probe each instead of the two statements (15 % of its time)."""
+    if kind == "claim":
+        return ""
+    keys = ", ".join(_sqlite_keys(column, event))
+    return (f" WHEN EXISTS (SELECT 1 FROM links WHERE "
+            f"{'id' if kind == 'link' else 'paper_id'} IN ({keys}))")
+
+
+def _sqlite_body(kind: str, column: str, event: str) -> str:
+    claims = _sqlite_claims(kind, _sqlite_keys(column, event))
     now = "(SELECT generation + 1 FROM ledger_state WHERE id = 1)"  # see the docstring
     # No UPSERT: an outer INSERT OR IGNORE would turn the trigger's own conflict clause into
     # IGNORE and keep an old mark. An UPDATE, then an INSERT of what is not there yet, means
@@ -162,7 +176,8 @@ def upgrade() -> None:
         for table, (kind, column) in MARKS.items():
             for event in EVENTS:
                 op.execute(f"CREATE TRIGGER {table}_{event}_marks AFTER {event.upper()} "
-                           f"ON {table} BEGIN {_sqlite_body(kind, column, event)} END")
+                           f"ON {table}{_sqlite_when(kind, column, event)} "
+                           f"BEGIN {_sqlite_body(kind, column, event)} END")
 
 
 def downgrade() -> None:
