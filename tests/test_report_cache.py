@@ -304,6 +304,20 @@ def test_deleting_a_link_or_a_paper_marks_its_claims(ketamine: Engine) -> None:
     assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
 
 
+def test_a_paper_deleted_alone_marks_the_claims_its_links_went_with(ketamine: Engine) -> None:
+    """The links go by ON DELETE CASCADE, which fires their triggers (row or statement)."""
+    with ketamine.connect() as conn:
+        paper = conn.scalar(select(Paper.id).where(Paper.pmid == "21677641"))
+        linked = touched_by(conn, "paper", paper)
+    assert len(linked) > 1
+    report_cache.summary_report(ketamine)
+    g = report_cache.generation(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text("DELETE FROM papers WHERE id = :p"), {"p": paper})
+    assert {c for c, m in marks(ketamine).items() if m > g} == linked
+    assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
+
+
 def test_truncating_a_table_marks_every_claim(ketamine: Engine) -> None:
     if ketamine.dialect.name != "postgresql":
         pytest.skip("SQLite has no TRUNCATE (a DELETE with triggers fires them per row)")
