@@ -203,19 +203,20 @@ def decode(payload: str) -> Any:
 
 
 @contextmanager
-def no_collections() -> Iterator[None]:
+def no_collections(*, freeze: bool = False) -> Iterator[None]:
     """No garbage collection while a report is built, encoded or decoded: hundreds of
     thousands of new objects that all live on, so every collection walks a growing heap for
     nothing (encoding the 1M-link bench report: 5.1 s with collections, 1.2 s without).
 
-    On the way out they are frozen (:func:`gc.freeze`) before collection resumes: else the
-    first young collection walks every one of them (0.3 s after decoding a thousand kept
-    claims), and rendering the report pays again. They are acyclic and die by reference
-    counting as ever; a reference cycle made inside waits for the next report, which
-    unfreezes what this one froze and collects once before it begins (a process that reports
-    once, the CLI, never pays that)."""
+    With ``freeze`` (:func:`summary_report`, whose report lives on) they are frozen
+    (:func:`gc.freeze`) on the way out, before collection resumes: else the first young
+    collection walks every one of them (0.3 s after decoding a thousand kept claims), and
+    rendering the report pays again. They are acyclic and die by reference counting as ever;
+    a reference cycle made inside waits for the next freezing report, which unfreezes what
+    this one froze and collects once before it begins (a process that reports once, the CLI,
+    never pays that)."""
     collecting = gc.isenabled()
-    if collecting and _frozen:
+    if collecting and freeze and _frozen:
         _frozen.clear()
         gc.unfreeze()
         gc.collect()
@@ -224,8 +225,9 @@ def no_collections() -> Iterator[None]:
         yield
     finally:
         if collecting:
-            gc.freeze()
-            _frozen.append(gc.get_freeze_count())
+            if freeze:
+                gc.freeze()
+                _frozen.append(gc.get_freeze_count())
             gc.enable()
 
 
@@ -316,7 +318,7 @@ def summary_report(engine: Engine, priors: Priors | None = None) -> Report:
     since their parts were kept are reused, the others are built, and the whole is kept."""
     priors = priors or default_priors()
     key = cache_key(priors)
-    with no_collections():
+    with no_collections(freeze=True):
         report = _kept_report(engine, key)
         if report is not None:
             return dataclasses.replace(report, generated_at=datetime.now())

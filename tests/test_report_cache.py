@@ -486,15 +486,18 @@ def test_collections_are_back_on_after_building_or_a_bad_payload(ketamine: Engin
     class Cycle:
         pass
 
-    with report_cache.no_collections():  # a cycle made while building is frozen with it…
+    with report_cache.no_collections(freeze=True):  # a cycle made in a report is frozen…
         cycle = Cycle()
         cycle.me = cycle  # type: ignore[attr-defined]
         gone = weakref.ref(cycle)
         del cycle
     gc.collect()
     assert gone() is not None
-    with report_cache.no_collections():  # …and freed when the next report begins
+    with report_cache.no_collections(freeze=True):  # …and freed when the next one begins
         assert gone() is None
+    frozen = gc.get_freeze_count()
+    report_cache.decode("[]")  # decoding alone freezes nothing (nor collects)
+    assert gc.get_freeze_count() == frozen
     gc.disable()  # whoever turned them off keeps them off
     try:
         report_cache.decode("[]")
