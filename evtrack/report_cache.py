@@ -103,9 +103,7 @@ def encode(value: Any) -> Any:
 
     Every value that is not a JSON scalar or list becomes a one-key object: a dataclass
     ``{"@Name": [field values in order]}``, a tuple ``{"@t": [...]}``, a mapping
-    ``{"@d": [[key, value], ...]}``, a datetime or date ``{"@dt"|"@date": "ISO"}``; a list of
-    two or more of one dataclass ``{"@rows": ["@Name", [fields], [fields], ...]}`` (a claim's
-    links: the parser makes no object per row, 40 % less decoding). Positional
+    ``{"@d": [[key, value], ...]}``, a datetime or date ``{"@dt"|"@date": "ISO"}``. Positional
     fields keep a hundred thousand links small, and :func:`decode` rebuilds them in
     ``json.loads``' object hook, with no second walk over the tree. A field declared a tuple
     (``LinkRow.authors``) is written as a plain list and made a tuple again by its class's
@@ -115,11 +113,18 @@ def encode(value: Any) -> Any:
         return value
     known = _ENCODERS.get(kind)
     if known is not None:  # a report dataclass: most of the tree, so scalars skip the call
-        return {known[0]: _fields(value, known)}
+        tag, names, tuples = known
+        out: list[Any] = []
+        for i, name in enumerate(names):
+            v = getattr(value, name)
+            if type(v) in _SCALARS:
+                out.append(v)
+            elif i in tuples and type(v) is tuple:
+                out.append([x if type(x) in _SCALARS else encode(x) for x in v])
+            else:
+                out.append(encode(v))
+        return {tag: out}
     if kind is list:
-        first = _ENCODERS.get(type(value[0])) if len(value) > 1 else None
-        if first is not None and all(type(x) is type(value[0]) for x in value):
-            return {"@rows": [first[0], *(_fields(x, first) for x in value)]}
         return [x if type(x) in _SCALARS else encode(x) for x in value]
     if isinstance(value, bool | int | float | str):  # a subclass of one (an enum, say)
         return value
@@ -138,47 +143,24 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot cache a {type(value).__qualname__}")
 
 
-def _fields(value: Any, known: tuple[str, tuple[str, ...], frozenset[int]]) -> list[Any]:
-    """A report dataclass's field values in order, encoded."""
-    _tag, names, tuples = known
-    out: list[Any] = []
-    for i, name in enumerate(names):
-        v = getattr(value, name)
-        if type(v) in _SCALARS:
-            out.append(v)
-        elif i in tuples and type(v) is tuple:
-            out.append([x if type(x) in _SCALARS else encode(x) for x in v])
-        else:
-            out.append(encode(v))
-    return out
-
-
-def _make(known: tuple[type, tuple[str, ...], frozenset[int]], inner: Any) -> Any:
-    cls, names, tuples = known
-    if type(inner) is not list or len(inner) != len(names):
-        raise PayloadError(f"a cached {cls.__name__} does not have its {len(names)} fields")
-    for i in tuples:
-        if type(inner[i]) is list:
-            inner[i] = tuple(inner[i])
-    # What the generated __init__ would do (these have no __post_init__), without its
-    # object.__setattr__ per field of a frozen class: a fifth of a second per 100,000.
-    made: Any = object.__new__(cls)
-    made.__dict__.update(zip(names, inner, strict=True))
-    return made
-
-
 def _rebuild(obj: dict[str, Any]) -> Any:
     if len(obj) != 1:
         raise PayloadError("a cached report's object has more than one key")
     tag, inner = next(iter(obj.items()))
     known = _BUILDERS.get(tag)
     if known is not None:  # a report dataclass, the common case
-        return _make(known, inner)
-    if tag == "@rows":  # a list of one report dataclass: the parser made no dict per item
-        known = _BUILDERS.get(inner[0]) if type(inner) is list and inner else None
-        if known is None:
-            raise PayloadError("a cached list of rows names no report type")
-        return [_make(known, row) for row in inner[1:]]
+        cls, names, tuples = known
+        if len(inner) != len(names):
+            raise PayloadError(f"a cached {cls.__name__} has {len(inner)} fields, "
+                               f"not {len(names)}")
+        for i in tuples:
+            if type(inner[i]) is list:
+                inner[i] = tuple(inner[i])
+        # What the generated __init__ would do (these have no __post_init__), without its
+        # object.__setattr__ per field of a frozen class: a fifth of a second per 100,000.
+        made: Any = object.__new__(cls)
+        made.__dict__.update(zip(names, inner, strict=True))
+        return made
     if tag == "@t":
         return tuple(inner)
     if tag == "@d":
@@ -253,13 +235,13 @@ def generation(engine: Engine) -> int:
         return ledger.generation(conn)
 
 
-def _kept(engine: Engine, key: str) -> tuple[int, str | None]:
-    """The ledger's generation now, and the payload kept under ``key`` if it was made at it."""
+def _kept(engine: Engine, key: str) -> str | None:
+    """The payload kept under ``key`` if it was made at the ledger's generation now."""
     with engine.connect() as conn:
         now = ledger.generation(conn)
         kept = conn.execute(select(ReportCache.generation, ReportCache.payload)
                             .where(ReportCache.key == key)).first()
-    return now, (kept.payload if kept is not None and kept.generation == now else None)
+    return kept.payload if kept is not None and kept.generation == now else None
 
 
 def judges_fingerprint(judges: list[JudgeReliability]) -> str:
@@ -350,7 +332,7 @@ def rendered_summary(engine: Engine, fmt: str, *, details: bool = True,
         raise ValueError(f"only the table and the claims CSV are kept, not {fmt!r}")
     priors = priors or default_priors()
     key = cache_key(priors, f"text:{fmt}:{'details' if details else 'summary'}")
-    _now, text = _kept(engine, key)
+    text = _kept(engine, key)
     if text is None:
         report = summary_report(engine, priors)
         text = render(report, fmt, details=details)
