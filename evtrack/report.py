@@ -244,11 +244,9 @@ def build_report(engine: Engine, claim_ids: list[str] | None = None,
         scope = None if not claim_ids and len(todo) == len(claims) else ids
         links: dict[str, list[LinkRow]] = {}
         totals: dict[str, dict[str, dict[str, int]]] = {}
-        if not todo:
-            pass
-        elif full:
+        if todo and full:
             links = _link_rows(snapshot, ids, priors.min_shared_authors, as_of)
-        else:
+        elif todo:
             placed: list[_Placement] = []
             # The aggregates on another connection meanwhile, over the same ledger.
             with summary.counts_alongside(engine, scope, as_of, at) as counted:
