@@ -495,9 +495,10 @@ def test_collections_are_back_on_after_building_or_a_bad_payload(ketamine: Engin
     assert gone() is not None
     with report_cache.no_collections(freeze=True):  # …and freed when the next one begins
         assert gone() is None
-    frozen = gc.get_freeze_count()
-    report_cache.decode("[]")  # decoding alone freezes nothing (nor collects)
-    assert gc.get_freeze_count() == frozen
+    fresh = [[] for _ in range(1000)]  # tracked by the collector, made after the freeze
+    frozen = gc.get_freeze_count()  # (frozen objects freed by reference counting leave it)
+    report_cache.decode("[]")  # decoding alone freezes nothing
+    assert gc.get_freeze_count() < frozen + len(fresh)
     gc.disable()  # whoever turned them off keeps them off
     try:
         report_cache.decode("[]")
