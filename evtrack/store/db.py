@@ -108,12 +108,21 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; refuse a database from a newer evtrack."""
     cfg = _alembic_config()
     script = ScriptDirectory.from_config(cfg)
-    try:
-        current = current_revision(engine)
-    except OperationalError as exc:
-        # One line: psycopg's message goes on with "\n\tIs the server running on that host…".
-        reason = " ".join(str(exc.orig).split())
-        raise StoreError(f"cannot open database {engine.url!r}: {reason}") from exc
+    deadline = time.monotonic() + MIGRATION_WAIT
+    while True:
+        try:
+            current = current_revision(engine)
+            break
+        except OperationalError as exc:
+            # Two processes opening one new SQLite file at once: the one that did not switch
+            # it to WAL can be told "locked" at once, without a busy wait (about one start in
+            # ten in test_two_refreshes_started_together_on_a_new_database). Ask again.
+            if "database is locked" in str(exc.orig) and time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
+                continue
+            # One line: psycopg's message goes on with "\n\tIs the server running on that host…".
+            reason = " ".join(str(exc.orig).split())
+            raise StoreError(f"cannot open database {engine.url!r}: {reason}") from exc
     if current is not None:
         try:
             script.get_revision(current)
@@ -127,7 +136,6 @@ def upgrade(engine: Engine) -> None:
         return  # the usual case: no lock, no transaction, so readers never wait on a refresh
     # Two processes starting on a new database would both run CREATE TABLE: the refresh lock
     # (evtrack.lock) lets one migrate while the other waits, then finds the schema current.
-    deadline = time.monotonic() + MIGRATION_WAIT
     while True:
         try:
             with refresh_lock(engine), engine.begin() as conn:
