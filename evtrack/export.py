@@ -4,8 +4,10 @@ reference managers (RIS, BibTeX)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -17,11 +19,11 @@ from evtrack.csvsafe import read_csv as read_csv  # the way back from write_csv
 from evtrack.csvsafe import write_csv
 from evtrack.errors import StaleReportError
 from evtrack.integrity import check_all
-from evtrack.links_stream import write_links
+from evtrack.links_stream import Packed, header_bytes, unpack, write_links
 from evtrack.parse_pool import fewer_collections
 from evtrack.render import claims_frame, links_frame
 from evtrack.report import Report
-from evtrack.scoring import Priors
+from evtrack.scoring import Priors, default_priors
 from evtrack.store import ledger
 from evtrack.store.db import read_snapshot
 from evtrack.verdicts import TrailRow
@@ -33,7 +35,7 @@ TRAIL_COLUMNS = ["verdict_id", "claim_id", "claim", "pmid", "title", "stance", "
 
 
 def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
-               chunk: int = 50) -> list[tuple[Path, int]]:
+               chunk: int = 50, keep_parts: Priors | None = None) -> list[tuple[Path, int]]:
     """Write ``claims.csv`` and ``links.csv`` into ``out_dir``; returns (path, rows) pairs.
 
     For a summary report (``build_report(full=False)``), whose claims hold only the links they
@@ -45,6 +47,11 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
     before either file is touched (build the report again). links.csv appears whole or not
     at all. From :data:`evtrack.links_stream.HELPER_MIN_LINKS` links on, a helper process
     writes part of it on the second core.
+
+    With ``keep_parts``, the priors of a :func:`evtrack.report_cache.summary_report`, links.csv
+    is kept in the store claim by claim, and the claims kept for this very ledger are
+    written as they were (:func:`evtrack.report_cache.kept_export_parts`); so is claims.csv's
+    text.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     claims = claims_frame(report)
@@ -56,7 +63,11 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
         return [(out_dir / "claims.csv", len(claims)), (path, len(links))]
     if engine is None:
         raise ValueError("a summary report's links.csv is read from the store: pass engine")
-    part = path.with_name(f".{path.name}.part")
+    built: dict[str, Packed] | None = None if keep_parts is None else {}
+    # Kept before the snapshot, whose connection must write nothing (an in-memory store's
+    # pool has only the one); it is right for the report's ledger whatever the check says.
+    text = (None if keep_parts is None
+            else report_cache.keep_rendering(engine, report, "csv", keep_parts))
     # Collections seldom: each chunk makes a few hundred thousand tuples that die with it,
     # and the report (all of it alive) need not be walked for them.
     with fewer_collections(), read_snapshot(engine) as conn:
@@ -66,14 +77,35 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
                 f"the ledger changed after this report was built (generation "
                 f"{report.generation}, now {now}): its links.csv would mix the two; build "
                 "the report again")
-        write_csv(claims, out_dir / "claims.csv")
-        try:
-            with open(part, "w", encoding="utf-8", newline="") as out:
-                rows = write_links(out, report, conn, engine, out_dir, chunk)
-            part.replace(path)
-        finally:
-            part.unlink(missing_ok=True)
+        kept = ({} if keep_parts is None
+                else report_cache.kept_export_parts(conn, report, keep_parts))
+        if text is None:
+            write_csv(claims, out_dir / "claims.csv")
+        else:
+            _write_text(out_dir / "claims.csv", text.encode("utf-8"))
+        with _whole(path) as out:
+            rows = write_links(out, report, conn, engine, out_dir, chunk, kept, built)
+    if keep_parts is not None and built:
+        report_cache.store_export_parts(engine, report, keep_parts, built)
     return [(out_dir / "claims.csv", len(claims)), (path, rows)]
+
+
+@contextmanager
+def _whole(path: Path) -> Iterator[BinaryIO]:
+    """``path`` opened for writing, in binary, as a hidden file beside it that replaces it
+    once written: it appears whole or not at all."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with open(part, "wb") as out:
+            yield out
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _write_text(path: Path, data: bytes) -> None:
+    with _whole(path) as out:
+        out.write(data)
 
 
 #: How many times :func:`export_tables` builds the report again when the ledger changed
@@ -87,18 +119,46 @@ def export_tables(engine: Engine, out_dir: Path, priors: Priors | None = None
     the full report, from the kept summary report (:func:`evtrack.report_cache.summary_report`)
     with links.csv streamed from the store (``evtrack export --csv-only``): at a million links,
     a seventh of the time and a sixth of the memory of building every link's row first
-    (``bench/RESULTS.md``). When the ledger changes
-    between the report and the links, the report is built again, at most :data:`ATTEMPTS`
-    times."""
+    (``bench/RESULTS.md``). Both are kept in the store, links.csv claim by claim: when the
+    ledger has not changed since, they are written as kept, without even decoding the report
+    (:func:`evtrack.report_cache.kept_export`); after a write, only the claims it touched
+    are made again. When the ledger changes between the report and the links, the report is
+    built again, at most :data:`ATTEMPTS` times."""
+    priors = priors or default_priors()
+    kept = report_cache.kept_export(engine, priors)
+    if kept is not None:
+        with suppress(_Damaged):  # then built as if not kept (the damaged part again)
+            return _write_kept(out_dir, *kept)
     attempt = 1
     while True:
         report = report_cache.summary_report(engine, priors)
         try:
-            return export_csv(report, out_dir, engine=engine)
+            return export_csv(report, out_dir, engine=engine, keep_parts=priors)
         except StaleReportError:
             if attempt == ATTEMPTS:
                 raise
             attempt += 1
+
+
+class _Damaged(Exception):
+    """A kept links.csv part that does not decompress."""
+
+
+def _write_kept(out_dir: Path, claims_text: str, parts: list[Packed]
+                ) -> list[tuple[Path, int]]:
+    """claims.csv and links.csv from :func:`evtrack.report_cache.kept_export`; _Damaged, with
+    links.csv left as it was, when a part does not decompress."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _whole(out_dir / "links.csv") as out:
+        out.write(header_bytes())
+        for data, _rows in parts:
+            text = unpack(data)
+            if text is None:
+                raise _Damaged
+            out.write(text)
+    _write_text(out_dir / "claims.csv", claims_text.encode("utf-8"))
+    return [(out_dir / "claims.csv", len(parts)),
+            (out_dir / "links.csv", sum(rows for _data, rows in parts))]
 
 
 def verdicts_frame(rows: Sequence[TrailRow]) -> pd.DataFrame:

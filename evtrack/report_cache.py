@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError
 
 from evtrack import __version__
 from evtrack.chain import ChainPath, ChainReport, Questioning
+from evtrack.links_stream import Packed
 from evtrack.reliability import JudgeReliability, TierEstimate
 from evtrack.render import render
 from evtrack.report import (
@@ -64,7 +65,7 @@ from evtrack.report import (
 from evtrack.scoring import Certainty, Contribution, GroupBelief, Priors, Score, default_priors
 from evtrack.store import ledger
 from evtrack.store.db import BUSY_TIMEOUT_MS, read_snapshot
-from evtrack.store.models import ClaimMark, ReportCache, ReportPart
+from evtrack.store.models import ClaimMark, ExportPart, ReportCache, ReportPart
 
 #: How long keeping a report may wait for SQLite's writer lock (then the store's usual
 #: ``busy_timeout`` is restored on the pooled connection).
@@ -250,16 +251,26 @@ def judges_fingerprint(judges: list[JudgeReliability]) -> str:
     return hashlib.sha256(json.dumps(encode(judges), separators=(",", ":")).encode()).hexdigest()
 
 
+def _fresh(marks: Mapping[str, int], claim_id: str, generation: int) -> bool:
+    """Whether a part of ``claim_id`` read at ``generation`` saw every write that marked it
+    (migration 0006: a mark is newer than every snapshot that missed its write)."""
+    return marks.get(claim_id, -1) <= generation
+
+
+def _marks(conn: Connection) -> dict[str, int]:
+    return dict(conn.execute(select(ClaimMark.claim_id, ClaimMark.generation)).all())
+
+
 def _parts(conn: Connection, key: str, judges: str) -> dict[str, ClaimReport]:
     """The kept claim parts under ``key`` that ``conn``'s snapshot would build again as they
     are: scored with these ``judges``, and no write has marked their claim since the snapshot
     they were read in (migration 0006: a mark is newer than every snapshot that missed its
     write, so a mark at or before the part's generation is a write the part saw)."""
-    marks = dict(conn.execute(select(ClaimMark.claim_id, ClaimMark.generation)).all())
+    marks = _marks(conn)
     rows = [(cid, payload) for cid, generation, fingerprint, payload in conn.execute(
         select(ReportPart.claim_id, ReportPart.generation, ReportPart.judges, ReportPart.payload)
         .where(ReportPart.key == key)).all()
-        if fingerprint == judges and marks.get(cid, -1) <= generation]
+        if fingerprint == judges and _fresh(marks, cid, generation)]
     try:  # one parse for all of them; part by part only when one is damaged
         decoded = decode("[" + ",".join(payload for _cid, payload in rows) + "]")
     except PayloadError:
@@ -331,14 +342,93 @@ def rendered_summary(engine: Engine, fmt: str, *, details: bool = True,
     if fmt not in ("table", "csv"):
         raise ValueError(f"only the table and the claims CSV are kept, not {fmt!r}")
     priors = priors or default_priors()
-    key = cache_key(priors, f"text:{fmt}:{'details' if details else 'summary'}")
-    text = _kept(engine, key)
+    text = _kept(engine, _text_key(priors, fmt, details))
     if text is None:
-        report = summary_report(engine, priors)
-        text = render(report, fmt, details=details)
-        assert report.generation is not None
-        store(engine, key, report.generation, text)  # the ledger it shows, whatever came since
+        text = keep_rendering(engine, summary_report(engine, priors), fmt, priors,
+                              details=details)
     return text
+
+
+def keep_rendering(engine: Engine, report: Report, fmt: str, priors: Priors, *,
+                   details: bool = True) -> str:
+    """``render(report, fmt, details=details)``, kept for :func:`rendered_summary` as made at
+    the ledger ``report`` shows (whatever came since): ``report`` is :func:`summary_report`'s
+    under ``priors``."""
+    text = render(report, fmt, details=details)
+    assert report.generation is not None
+    store(engine, _text_key(priors, fmt, details), report.generation, text)
+    return text
+
+
+def _text_key(priors: Priors, fmt: str, details: bool) -> str:
+    return cache_key(priors, f"text:{fmt}:{'details' if details else 'summary'}")
+
+
+# --------------------------------------------------------------------------- links.csv
+
+
+def kept_export_parts(conn: Connection, report: Report, priors: Priors) -> dict[str, Packed]:
+    """The kept links.csv parts of ``report``'s claims (:func:`summary_report`'s under
+    ``priors``) that ``conn``'s snapshot, at ``report``'s generation, would make again as they
+    are: exactly as :func:`_parts` checks a report part."""
+    if report.as_of is not None:  # summary_report's never has one; keep nothing else
+        return {}
+    return _export_parts(conn, cache_key(priors, "links.csv"),
+                         judges_fingerprint(report.judges), [c.id for c in report.claims])
+
+
+def _export_parts(conn: Connection, key: str, judges: str, claim_ids: list[str]
+                  ) -> dict[str, Packed]:
+    marks = _marks(conn)
+    wanted = set(claim_ids)
+    return {cid: (data, rows) for cid, generation, fingerprint, rows, data in conn.execute(
+        select(ExportPart.claim_id, ExportPart.generation, ExportPart.judges, ExportPart.rows,
+               ExportPart.data).where(ExportPart.key == key))
+        if cid in wanted and fingerprint == judges and _fresh(marks, cid, generation)}
+
+
+def store_export_parts(engine: Engine, report: Report, priors: Priors,
+                       built: Mapping[str, Packed]) -> bool:
+    """Keep the links.csv parts ``built`` for ``report`` (the others of its claims were kept
+    already and stay); any other part under the key goes. False when the store refused."""
+    if report.as_of is not None or not built:
+        return not built
+    assert report.generation is not None
+    key, judges = cache_key(priors, "links.csv"), judges_fingerprint(report.judges)
+    keep = [c.id for c in report.claims if c.id not in built]
+
+    def write(conn: Connection) -> None:
+        conn.execute(delete(ExportPart).where(ExportPart.key == key,
+                                              ExportPart.claim_id.not_in(keep)))
+        conn.execute(insert(ExportPart), [
+            {"key": key, "claim_id": cid, "generation": report.generation, "judges": judges,
+             "rows": rows, "data": data} for cid, (data, rows) in built.items()])
+    return _write(engine, write)
+
+
+def kept_export(engine: Engine, priors: Priors) -> tuple[str, list[Packed]] | None:
+    """claims.csv's text and every claim's packed links.csv part, in the report's order, when
+    all of them were kept for the ledger as it is now: ``evtrack export --csv-only`` then
+    writes them without decoding the report. None when any is missing or stale."""
+    with read_snapshot(engine) as snapshot:
+        now = ledger.generation(snapshot)
+        kept = {key: payload for key, payload in snapshot.execute(
+            select(ReportCache.key, ReportCache.payload).where(
+                ReportCache.key.in_([cache_key(priors), _text_key(priors, "csv", True)]),
+                ReportCache.generation == now))}
+        head, text = kept.get(cache_key(priors)), kept.get(_text_key(priors, "csv", True))
+        if head is None or text is None:
+            return None
+        try:
+            shell, order, judges = decode(head)
+        except (PayloadError, TypeError, ValueError):
+            return None
+        if not isinstance(shell, Report) or not isinstance(order, list) or shell.as_of:
+            return None
+        parts = _export_parts(snapshot, cache_key(priors, "links.csv"), judges, order)
+    if not all(cid in parts for cid in order):
+        return None
+    return text, [parts[cid] for cid in order]
 
 
 def store(engine: Engine, key: str, at_generation: int, payload: str) -> bool:
@@ -396,3 +486,4 @@ def forget(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(delete(ReportCache))
         conn.execute(delete(ReportPart))
+        conn.execute(delete(ExportPart))

@@ -72,6 +72,42 @@ def test_the_helpers_part_makes_the_same_file(store: Engine, helped: list[str],
                                                                       "links.csv"]
 
 
+def test_the_helpers_parts_are_kept_and_written_again_as_they_were(
+        databases: DatabaseFactory, helped: list[str], tmp_path: Path) -> None:
+    """``evtrack export --csv-only`` keeps each claim's rows, the helper's packed on its own
+    core; the next export (the ledger unchanged) writes them again, with no helper."""
+    import zlib
+
+    from sqlalchemy import select
+
+    from evtrack.export import export_tables
+    from evtrack.store.models import ExportPart
+
+    url = databases.create()
+    engine = open_store(url)
+    try:
+        fill_store(engine, claims=5, papers=80, links=240, seed=11)
+        expected = full_export(engine, tmp_path / "full")
+        export_tables(engine, tmp_path / "first")
+        assert helped == ["evtrack.links_stream"]
+        assert (tmp_path / "first" / "links.csv").read_bytes() == expected
+        with engine.connect() as conn:
+            parts = conn.execute(select(ExportPart.claim_id, ExportPart.rows, ExportPart.data)
+                                 .order_by(ExportPart.claim_id)).all()
+        summary = build_report(engine, full=False)
+        assert [cid for cid, _n, _d in parts] == sorted(c.id for c in summary.claims)
+        by_claim = {cid: (n, zlib.decompress(data)) for cid, n, data in parts}
+        rows = [by_claim[c.id] for c in summary.claims]  # in the report's order
+        assert [n for n, _text in rows] == [c.n_papers for c in summary.claims]
+        assert expected.split(b"\r\n", 1)[1] == b"".join(text for _n, text in rows)
+        export_tables(engine, tmp_path / "again")
+        assert helped == ["evtrack.links_stream"]  # nothing to make: no helper
+        assert (tmp_path / "again" / "links.csv").read_bytes() == expected
+    finally:
+        engine.dispose()
+        databases.drop(url)
+
+
 def test_a_helper_that_sees_a_later_ledger_leaves_its_part_to_this_process(
         databases: DatabaseFactory, helped: list[str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
@@ -126,26 +162,26 @@ def test_no_helper_for_a_small_report_or_a_store_only_this_process_sees(
         store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     summary = build_report(store, full=False)
     monkeypatch.setattr(links_stream, "default_workers", lambda: 2)
-    assert links_stream._helper_cut(summary, store) == len(summary.claims)  # 240 links
+    assert links_stream._helper_cut(summary.claims, store) == len(summary.claims)  # 240 links
     monkeypatch.setattr(links_stream, "HELPER_MIN_LINKS", 0)
-    assert links_stream._helper_cut(summary, store) < len(summary.claims)
+    assert links_stream._helper_cut(summary.claims, store) < len(summary.claims)
     for url in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"):
         memory = create_engine(url, poolclass=StaticPool)
-        assert links_stream._helper_cut(summary, memory) == len(summary.claims)
+        assert links_stream._helper_cut(summary.claims, memory) == len(summary.claims)
     monkeypatch.setattr(links_stream, "default_workers", lambda: 1)
-    assert links_stream._helper_cut(summary, store) == len(summary.claims)
+    assert links_stream._helper_cut(summary.claims, store) == len(summary.claims)
 
 
 @given(st.lists(st.integers(0, 5_000), min_size=2, max_size=60))
 def test_the_cut_leaves_each_process_a_fair_part(sizes: list[int]) -> None:
     """This process keeps a prefix of the claims of at most its share of the links (or just
     the first claim), the helper the rest, at least one claim."""
-    report: Any = SimpleNamespace(claims=[SimpleNamespace(n_papers=n) for n in sizes])
+    claims: Any = [SimpleNamespace(n_papers=n) for n in sizes]
     engine = create_engine("sqlite:///never-opened.sqlite")
     original = links_stream.HELPER_MIN_LINKS, links_stream.default_workers
     links_stream.HELPER_MIN_LINKS, links_stream.default_workers = 0, lambda: 2
     try:
-        cut = links_stream._helper_cut(report, engine)
+        cut = links_stream._helper_cut(claims, engine)
     finally:
         links_stream.HELPER_MIN_LINKS, links_stream.default_workers = original
     assert 1 <= cut <= len(sizes) - 1

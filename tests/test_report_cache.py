@@ -151,7 +151,7 @@ def test_a_retraction_typed_by_hand_is_in_the_next_report(ketamine: Engine) -> N
 #: Tables no report figure is read from (the design tier MeSH and publication types decide is
 #: stored on ``papers``), and the cache's own.
 UNWATCHED = {"paper_mesh", "paper_pub_types", "paper_references", "claim_snapshots",
-             "ledger_state", "report_cache", "claim_marks", "report_parts"}
+             "ledger_state", "report_cache", "claim_marks", "report_parts", "export_parts"}
 
 
 def test_every_table_is_watched_or_known_not_to_matter() -> None:
@@ -636,6 +636,7 @@ def test_export_tables_builds_the_report_again_when_the_ledger_moves_under_it(
     assert [n for _p, n in written] == [len(full.claims), sum(len(c.links) for c in full.claims)]
 
     built.clear()
+    report_cache.forget(ketamine)  # else the export just kept is written as it is
     monkeypatch.setattr(report_cache, "summary_report",
                         lambda e, p=None: then_a_write(e, p, writes=export.ATTEMPTS))
     with pytest.raises(StaleReportError):
@@ -657,6 +658,129 @@ def test_export_csv_only_writes_the_full_exports_two_tables(refreshed: CliRunner
     for name in ("claims.csv", "links.csv"):
         assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
         assert f"fast/{name}" in fast.output or f"fast\\{name}" in fast.output
+
+# ------------------------------------------------------------------ links.csv, claim by claim
+
+
+def export_files(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in ("claims.csv", "links.csv")}
+
+
+def full_export(engine: Engine, out: Path) -> tuple[dict[str, bytes], list[int]]:
+    """claims.csv and links.csv as the full report writes them (every link loaded), and
+    their rows."""
+    from evtrack.export import export_csv
+
+    written = export_csv(build_report(engine), out)
+    return export_files(out), [n for _p, n in written]
+
+
+def exported(engine: Engine, out: Path) -> tuple[dict[str, bytes], list[int]]:
+    """What ``evtrack export --csv-only`` writes, and the rows it says it wrote."""
+    from evtrack.export import export_tables
+
+    written = export_tables(engine, out)
+    assert sorted(p.name for p in out.iterdir()) == ["claims.csv", "links.csv"]
+    return export_files(out), [n for _p, n in written]
+
+
+def export_parts(engine: Engine) -> dict[str, int]:
+    """Each claim's kept links.csv part: the generation it was made at."""
+    from evtrack.store.models import ExportPart
+
+    with engine.connect() as conn:
+        return dict(conn.execute(select(ExportPart.claim_id, ExportPart.generation)).all())
+
+
+def test_an_unchanged_ledger_is_exported_as_kept_without_a_report(
+        ketamine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evtrack import export
+
+    expected = full_export(ketamine, tmp_path / "full")
+    assert exported(ketamine, tmp_path / "first") == expected
+    assert sorted(export_parts(ketamine)) == sorted(c.id for c in fresh(ketamine).claims)
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a report was built or assembled")
+
+    decode = report_cache.decode
+    decoded: list[str] = []
+
+    def counted(payload: str) -> Any:
+        decoded.append(payload)
+        return decode(payload)
+
+    monkeypatch.setattr(report_cache, "summary_report", refuse)
+    monkeypatch.setattr(export, "export_csv", refuse)
+    monkeypatch.setattr(report_cache, "decode", counted)
+    assert exported(ketamine, tmp_path / "again") == expected
+    with ketamine.connect() as conn:  # only the report's head (no claim in it) was decoded
+        assert decoded == [conn.scalar(select(ReportCache.payload).where(
+            ReportCache.key == report_cache.cache_key(default_priors())))]
+
+
+def test_an_export_after_a_write_makes_only_that_claims_rows_again(
+        ketamine: Engine, tmp_path: Path) -> None:
+    exported(ketamine, tmp_path / "first")
+    before = export_parts(ketamine)
+    with ketamine.begin() as conn:  # a judge changes its mind on one of C6's links
+        lid = ledger.link_id_for(conn, "C6", "21677641")
+        conn.execute(text("UPDATE judgements SET stance = 'contradicts', rationale = 'r' "
+                          "WHERE link_id = :l"), {"l": lid})
+    assert exported(ketamine, tmp_path / "second") == full_export(ketamine, tmp_path / "f2")
+    after = export_parts(ketamine)
+    assert [c for c in after if after[c] != before[c]] == ["C6"]
+    # A verdict re-learns the judges' error, which every claim's weights may take: all made.
+    with ketamine.begin() as conn:
+        ledger.add_verdict(conn, "C6", "21677641", stance="supports", reviewer="R")
+    assert exported(ketamine, tmp_path / "third") == full_export(ketamine, tmp_path / "f3")
+    last = export_parts(ketamine)
+    assert sorted(last) == sorted(after) and all(last[c] > after[c] for c in last)
+    report_cache.forget(ketamine)
+    assert export_parts(ketamine) == {}
+
+
+def test_a_damaged_export_part_is_made_again(ketamine: Engine, tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import zlib
+
+    from evtrack.store.models import ExportPart
+
+    expected = full_export(ketamine, tmp_path / "full")
+    exported(ketamine, tmp_path / "first")
+    with ketamine.begin() as conn:
+        conn.execute(update(ExportPart).where(ExportPart.claim_id == "C2")
+                     .values(data=b"not zlib at all"))
+    with caplog.at_level(logging.WARNING, logger="evtrack.links_stream"):
+        assert exported(ketamine, tmp_path / "second") == expected
+    assert "claim C2 do not decompress" in caplog.text
+    with ketamine.connect() as conn:
+        data = conn.scalar(select(ExportPart.data).where(ExportPart.claim_id == "C2"))
+    assert zlib.decompress(data) in expected[0]["links.csv"]
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=write_steps)
+def test_the_export_is_the_full_reports_whatever_is_written(
+        ketamine: Engine, tmp_path_factory: pytest.TempPathFactory,
+        steps: list[tuple[str, int, str, str, str, bool]]) -> None:
+    """Writes of every kind, each followed by an export or not: claims.csv and links.csv are
+    always the full report's, byte for byte."""
+    for write, pick, stance, tier, name, export_now in steps:
+        with ketamine.begin() as conn:
+            links = conn.execute(text("SELECT id FROM links ORDER BY id")).scalars().all()
+            if links:
+                conn.execute(text(WRITES[write]), {"link": links[pick % len(links)],
+                                                   "stance": stance, "tier": tier,
+                                                   "name": name})
+        if export_now:
+            out = tmp_path_factory.mktemp("export")
+            assert exported(ketamine, out / "kept") == full_export(ketamine, out / "full")
+    out = tmp_path_factory.mktemp("export")
+    assert exported(ketamine, out / "kept") == full_export(ketamine, out / "full")
+
 
 # ------------------------------------------------------------------ the codec, as a property
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -324,3 +325,17 @@ class ReportPart(Base):
     generation: Mapped[int] = mapped_column(BigInteger)
     judges: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)
+
+
+class ExportPart(Base):
+    """One claim's rows of links.csv as ``evtrack export`` wrote them (zlib-compressed UTF-8,
+    ``rows`` of them), read in a snapshot at ``generation`` with the judges whose fingerprint
+    is ``judges``: kept and checked like its :class:`ReportPart` (:mod:`evtrack.report_cache`)."""
+
+    __tablename__ = "export_parts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    judges: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
