@@ -29,16 +29,19 @@ def test_the_report_benchmark_runs_at_a_tiny_size(tmp_path: Path, db_url: str) -
             "figures_agree", "targets_met"} <= set(result)
     assert result["bench"] == "report" and result["figures_agree"] is True
     assert result["sizes"] == {"claims": 4, "papers": 80, "links": 300}
-    assert set(result["results"]) == {"report_cold", "report_write", "report", "claims_csv",
-                                      "links_csv", "export", "baseline"}
+    ours = {"report_cold", "report_write", "report", "claims_csv", "links_cold", "links_csv",
+            "links_write"}
+    assert set(result["results"]) == ours | {"baseline"}
     for figures in result["results"].values():
         assert {"seconds", "peak_rss_mb"} <= set(figures)
-    assert result["results"]["links_csv"]["rows"] == 300
+    for kind in ("links_cold", "links_csv", "links_write"):
+        assert result["results"][kind]["rows"] == 300
     assert result["results"]["claims_csv"]["rows"] == 4
     assert result["results"]["report_cold"]["built"] == [4]  # every claim
+    assert result["results"]["links_cold"]["built"] == [4]
     assert result["results"]["report_write"]["built"] == [1]  # the one written to
-    assert set(result["ratios"]) == {"report_cold", "report_write", "report", "claims_csv",
-                                     "export"}
+    assert result["results"]["links_write"]["built"] == [1]
+    assert set(result["ratios"]) == ours
     assert "report, ledger unchanged: the kept table" in out.stdout  # the table, then JSON
     if "EVTRACK_DB" not in env:
         assert list(tmp_path.glob("report-c4-p80-l300-s0-v*.sqlite"))  # kept for --workdir
