@@ -74,7 +74,7 @@ class CitationCheck:
 
 def check_citations(claim: ClaimReport) -> list[CitationCheck]:
     """The integrity of every reference the article cites for ``claim``, in file order."""
-    links = {r.pmid: r for r in claim.links}
+    links = {r.pmid: r for r in claim.shown()}
     out = []
     for ref in claim.cited:
         row = links.get(ref.pmid or "")

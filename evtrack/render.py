@@ -217,7 +217,8 @@ def _claim_details(c: ClaimReport) -> list[str]:
            + (f" (best supporting design: {sc.certainty.best_tier})"
               if sc.certainty.best_tier else "")
            + "".join(f"; {d}" for d in sc.certainty.downgrades)]
-    n_support = sum(1 for r in c.links if r.stance == "supports" and not r.retracted)
+    n_support = c.stance_counts.get("supports", 0) - sum(
+        1 for r in c.retracted if r.stance == "supports")
     out.append(f"   independent groups: {sc.independent_support} supporting "
                f"(from {n_support} supporting papers)")
     for g in sc.groups:

@@ -151,7 +151,12 @@ class ClaimReport:
 
     @property
     def retracted(self) -> list[LinkRow]:
-        return [r for r in self.links if r.retracted]
+        return [r for r in self.shown() if r.retracted]
+
+    def shown(self) -> list[LinkRow]:
+        """The links the table and the claims CSV name one by one: among them every
+        retracted one and every paper the article cites for the claim (here: all links)."""
+        return self.links
 
     @property
     def complete(self) -> bool:
@@ -172,6 +177,20 @@ class ClaimSummary(ClaimReport):
     full report's; :mod:`evtrack.export` reads the other links for ``links.csv``."""
 
     n_linked: int = 0
+
+    def __getattr__(self, name: str) -> Any:
+        """``links`` kept apart (:mod:`evtrack.report_cache`), read on first use: the table
+        and the claims CSV need only :meth:`shown`, a few of them."""
+        later = self.__dict__.get("_later")
+        if name != "links" or later is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        links = self.__dict__["links"] = later()
+        del self.__dict__["_later"], self.__dict__["_shown"]
+        return links
+
+    def shown(self) -> list[LinkRow]:
+        shown: list[LinkRow] | None = self.__dict__.get("_shown")
+        return self.links if shown is None else shown
 
     @property
     def complete(self) -> bool:

@@ -40,6 +40,7 @@ import dataclasses
 import gc
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -71,7 +72,7 @@ from evtrack.store.models import ClaimMark, ExportPart, ReportCache, ReportPart
 #: ``busy_timeout`` is restored on the pooled connection).
 WRITE_WAIT_MS = 200
 #: Bump when the payload's shape or the report's dataclasses change.
-FORMAT = 3
+FORMAT = 4
 #: The classes a payload may name; nothing else is ever built from one.
 CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     Report, ClaimReport, ClaimSummary, LinkRow, CitedStatus, CuratedStatus, Score, Contribution,
@@ -271,17 +272,77 @@ def _parts(conn: Connection, key: str, judges: str) -> dict[str, ClaimReport]:
         select(ReportPart.claim_id, ReportPart.generation, ReportPart.judges, ReportPart.payload)
         .where(ReportPart.key == key)).all()
         if fingerprint == judges and _fresh(marks, cid, generation)]
+    heads, links = [], []
+    for _cid, payload in rows:
+        head, _newline, rest = payload.partition("\n")
+        heads.append(head)
+        links.append(rest)
     try:  # one parse for all of them; part by part only when one is damaged
-        decoded = decode("[" + ",".join(payload for _cid, payload in rows) + "]")
+        decoded = decode("[" + ",".join(heads) + "]")
     except PayloadError:
         decoded = []
-        for _cid, payload in rows:
+        for head in heads:
             try:
-                decoded.append(decode(payload))
+                decoded.append(decode(head))
             except PayloadError:
                 decoded.append(None)
-    return {cid: part for (cid, _payload), part in zip(rows, decoded, strict=True)
-            if type(part) is ClaimSummary and part.id == cid}
+    parts: dict[str, ClaimReport] = {}
+    for (cid, _payload), head, rest in zip(rows, decoded, links, strict=True):
+        part = _part(head, rest)
+        if part is not None and part.id == cid:
+            parts[cid] = part
+    return parts
+
+
+#: Where :class:`ClaimSummary`'s links are among its fields.
+_LINKS = [f.name for f in dataclasses.fields(ClaimSummary)].index("links")
+
+
+def encode_part(claim: ClaimSummary) -> str:
+    """A claim's part as kept: on its first line its summary without the links, the links
+    the table and the claims CSV name (:meth:`ClaimSummary.shown`) and a CRC of the second
+    line, the links; :func:`_part` reads that line only when the links are used (they are
+    half of what there is to decode, and a report after a write seldom needs them)."""
+    face = encode(claim)
+    fields = face["@ClaimSummary"]
+    links = json.dumps(fields[_LINKS], separators=(",", ":"))
+    fields[_LINKS] = None
+    cited = {x.pmid for x in claim.cited}
+    shown = [r for r in claim.links if r.retracted or r.pmid in cited]
+    return json.dumps([face, encode(shown), zlib.crc32(links.encode())],
+                      separators=(",", ":")) + "\n" + links
+
+
+def decode_part(payload: str) -> ClaimSummary | None:
+    """The part :func:`encode_part` wrote as ``payload``, its links read on first use; None
+    when it is not one."""
+    head, _newline, links = payload.partition("\n")
+    try:
+        return _part(decode(head), links)
+    except PayloadError:
+        return None
+
+
+def _part(head: Any, links: str) -> ClaimSummary | None:
+    """The part :func:`encode_part` wrote, from its decoded first line and its second line,
+    its links left to be read on first use; None when it is not one."""
+    if not (type(head) is list and len(head) == 3 and type(head[0]) is ClaimSummary
+            and type(head[1]) is list and head[0].__dict__.get("links", ()) is None
+            and head[2] == zlib.crc32(links.encode())):
+        return None
+    part, shown, _crc = head
+    state = part.__dict__
+    del state["links"]
+    state["_shown"] = shown
+    state["_later"] = lambda: _links(links)
+    return part
+
+
+def _links(text: str) -> list[LinkRow]:
+    links = decode(text)
+    if type(links) is not list or not all(type(r) is LinkRow for r in links):
+        raise PayloadError("a kept claim's links are not links")
+    return links
 
 
 def _kept_report(engine: Engine, key: str) -> Report | None:
@@ -323,8 +384,8 @@ def summary_report(engine: Engine, priors: Priors | None = None) -> Report:
 
         report = build_report(engine, priors=priors, full=False, kept=kept)
         judges = judges_fingerprint(report.judges)
-        built = [(c.id, json.dumps(encode(c), separators=(",", ":")))
-                 for c in report.claims if c.id not in reused]
+        built = [(c.id, encode_part(c)) for c in report.claims
+                 if c.id not in reused and isinstance(c, ClaimSummary)]
         head = json.dumps(encode([dataclasses.replace(report, claims=[]),
                                   [c.id for c in report.claims], judges]),
                           separators=(",", ":"))
@@ -390,7 +451,9 @@ def _export_parts(conn: Connection, key: str, judges: str, claim_ids: list[str]
 def store_export_parts(engine: Engine, report: Report, priors: Priors,
                        built: Mapping[str, Packed]) -> bool:
     """Keep the links.csv parts ``built`` for ``report`` (the others of its claims were kept
-    already and stay); any other part under the key goes. False when the store refused."""
+    already and stay); any other part goes, under this key or any other (other priors, an
+    older format: a million links' parts are tens of megabytes, so only the latest export's
+    are kept). False when the store refused."""
     if report.as_of is not None or not built:
         return not built
     assert report.generation is not None
@@ -398,8 +461,8 @@ def store_export_parts(engine: Engine, report: Report, priors: Priors,
     keep = [c.id for c in report.claims if c.id not in built]
 
     def write(conn: Connection) -> None:
-        conn.execute(delete(ExportPart).where(ExportPart.key == key,
-                                              ExportPart.claim_id.not_in(keep)))
+        conn.execute(delete(ExportPart).where(ExportPart.key != key))
+        conn.execute(delete(ExportPart).where(ExportPart.claim_id.not_in(keep)))
         conn.execute(insert(ExportPart), [
             {"key": key, "claim_id": cid, "generation": report.generation, "judges": judges,
              "rows": rows, "data": data} for cid, (data, rows) in built.items()])

@@ -68,11 +68,13 @@ def fresh(engine: Engine) -> Report:
 
 
 def assert_same(kept: Report, built: Report) -> None:
+    # Rendered first: a kept part's links are read only when used, and the table and the
+    # CSV must not need them.
+    for fmt in ("table", "csv"):
+        assert render(kept, fmt) == render(built, fmt)
     assert kept.claims == built.claims  # dataclass equality: every score to the last bit
     assert (kept.chain, kept.judges, kept.last_run, kept.priors, kept.as_of) == \
         (built.chain, built.judges, built.last_run, built.priors, built.as_of)
-    for fmt in ("table", "csv"):
-        assert render(kept, fmt) == render(built, fmt)
 
 
 def kept_rows(engine: Engine) -> int:
@@ -93,7 +95,7 @@ def test_a_kept_report_is_the_built_one_and_is_served_again(ketamine: Engine) ->
     parts = kept_parts(ketamine)
     assert sorted(parts) == sorted(c.id for c in first.claims)
     assert {g for g, _p in parts.values()} == {report_cache.generation(ketamine)}
-    assert [report_cache.decode(parts[c.id][1]) for c in first.claims] == first.claims
+    assert [report_cache.decode_part(parts[c.id][1]) for c in first.claims] == first.claims
     # Served from the store: a part changed behind its back shows (then it is put back).
     c1 = next(c for c in first.claims if c.id == "C1")
     marked = parts["C1"][1].replace(json.dumps(c1.text), '"kept text"', 1)
@@ -390,13 +392,42 @@ def test_a_damaged_part_is_built_again(ketamine: Engine, builds: list[str]) -> N
     with ketamine.begin() as conn:
         conn.execute(update(ReportPart).where(ReportPart.claim_id == "C2")
                      .values(payload='{"@Popen": []}'))
+        c3 = conn.scalar(select(ReportPart.payload).where(ReportPart.claim_id == "C3"))
+        head, links = c3.split("\n")
+        conn.execute(update(ReportPart).where(ReportPart.claim_id == "C3")  # its links line
+                     .values(payload=head + "\n" + links.replace('"', "'", 1)))
         conn.execute(text("UPDATE claims SET text = text WHERE id = 'C4'"))
     builds.clear()
     assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
-    assert sorted(builds[:2]) == ["C2", "C4"]
+    assert sorted(builds[:3]) == ["C2", "C3", "C4"]
     with ketamine.connect() as conn:
         assert "@Popen" not in conn.execute(select(ReportPart.payload)
                                             .where(ReportPart.claim_id == "C2")).scalar_one()
+
+
+def test_a_kept_parts_links_are_read_only_when_used(ketamine: Engine) -> None:
+    with ketamine.begin() as conn:  # a retracted paper, whose link the table names
+        conn.execute(text("UPDATE papers SET is_retracted = :t WHERE id = (SELECT paper_id "
+                          "FROM links WHERE claim_id = 'C2' ORDER BY id LIMIT 1)"), {"t": True})
+    report_cache.summary_report(ketamine)
+    with ketamine.begin() as conn:
+        conn.execute(text("UPDATE claims SET text = text WHERE id = 'C4'"))
+    kept = report_cache.summary_report(ketamine)
+    built = fresh(ketamine)
+    unread = [c for c in kept.claims if "links" not in vars(c)]
+    assert sorted({c.id for c in kept.claims} - {c.id for c in unread}) == ["C4"]
+    assert any(c.retracted for c in unread) and any(c.cited for c in unread)
+    for fmt in ("table", "csv"):
+        for details in (True, False):
+            assert render(kept, fmt, details=details) == render(built, fmt, details=details)
+    assert all("links" not in vars(c) for c in unread)  # rendering read none
+    for c in unread:
+        assert c.shown() == [r for r in next(b for b in built.claims if b.id == c.id).links
+                             if r.retracted or r.pmid in {x.pmid for x in c.cited}]
+    assert kept.claims == built.claims  # read now, all of them
+    assert all("links" in vars(c) for c in kept.claims)
+    with pytest.raises(AttributeError):
+        kept.claims[0].no_such_field  # noqa: B018
 
 
 #: Writes a researcher, a refresh or a hand in ``sqlite3``/``psql`` could make, by name.
@@ -738,6 +769,28 @@ def test_an_export_after_a_write_makes_only_that_claims_rows_again(
     assert sorted(last) == sorted(after) and all(last[c] > after[c] for c in last)
     report_cache.forget(ketamine)
     assert export_parts(ketamine) == {}
+
+
+def test_only_the_latest_exports_parts_are_kept(ketamine: Engine, tmp_path: Path) -> None:
+    """An export under other priors has other weights: its own parts, which replace the
+    others (so the store holds one export's parts, not one per priors or format)."""
+    from evtrack.export import export_csv, export_tables
+    from evtrack.store.models import ExportPart
+
+    def keys() -> set[str]:
+        with ketamine.connect() as conn:
+            return set(conn.execute(select(ExportPart.key)).scalars())
+
+    priors = default_priors()
+    other = dataclasses.replace(priors, group_decay=priors.group_decay / 2)
+    exported(ketamine, tmp_path / "mine")
+    assert keys() == {report_cache.cache_key(priors, "links.csv")}
+    export_tables(ketamine, tmp_path / "other", priors=other)
+    export_csv(build_report(ketamine, priors=other), tmp_path / "other-full")
+    assert export_files(tmp_path / "other") == export_files(tmp_path / "other-full")
+    assert export_files(tmp_path / "other") != export_files(tmp_path / "mine")
+    assert keys() == {report_cache.cache_key(other, "links.csv")}
+    assert exported(ketamine, tmp_path / "again") == full_export(ketamine, tmp_path / "full")
 
 
 def test_a_damaged_export_part_is_made_again(ketamine: Engine, tmp_path: Path,
