@@ -13,7 +13,12 @@ touches a few claims. So the report is kept in two layers:
 * **one part per claim**, in ``report_parts``: its :class:`ClaimSummary`, the generation it was
   built at, and a fingerprint of the automatic judges' error rates it was scored with. After a
   write, :func:`summary_report` builds only the claims whose part is missing or stale, and
-  reuses the others.
+  reuses the others. A part's links (half of what there is to decode) are read only when
+  something uses them (:func:`encode_part`); the table and the claims CSV do not;
+* **links.csv claim by claim**, in ``export_parts`` (migration 0007), checked the same way:
+  ``evtrack export --csv-only`` writes the kept rows of every claim no write has touched
+  (:func:`kept_export_parts`), and with the ledger unchanged writes claims.csv and links.csv
+  without decoding the report at all (:func:`kept_export`).
 
 Why this cannot serve a stale report. Migration 0006's triggers mark every claim a write can
 change — its claim row, queries, edges, cited and curated references, links, their
