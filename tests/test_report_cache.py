@@ -457,6 +457,16 @@ write_steps = st.lists(st.tuples(
     min_size=1, max_size=4)
 
 
+def apply_write(engine: Engine, write: str, pick: int, stance: str, tier: str,
+                name: str) -> None:
+    """One of :data:`WRITES` on the ``pick``-th link (wrapping), in its own transaction."""
+    with engine.begin() as conn:
+        links = conn.execute(text("SELECT id FROM links ORDER BY id")).scalars().all()
+        if links:
+            conn.execute(text(WRITES[write]), {"link": links[pick % len(links)],
+                                               "stance": stance, "tier": tier, "name": name})
+
+
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=write_steps)
@@ -466,12 +476,7 @@ def test_kept_parts_agree_with_a_fresh_report_whatever_is_written(
     the one built from nothing. (The store carries over from example to example, so the
     histories only grow.)"""
     for write, pick, stance, tier, name, report_now in steps:
-        with ketamine.begin() as conn:
-            links = conn.execute(text("SELECT id FROM links ORDER BY id")).scalars().all()
-            if links:
-                conn.execute(text(WRITES[write]), {"link": links[pick % len(links)],
-                                                   "stance": stance, "tier": tier,
-                                                   "name": name})
+        apply_write(ketamine, write, pick, stance, tier, name)
         if report_now:
             assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
     assert_same(report_cache.summary_report(ketamine), fresh(ketamine))
@@ -822,12 +827,7 @@ def test_the_export_is_the_full_reports_whatever_is_written(
     """Writes of every kind, each followed by an export or not: claims.csv and links.csv are
     always the full report's, byte for byte."""
     for write, pick, stance, tier, name, export_now in steps:
-        with ketamine.begin() as conn:
-            links = conn.execute(text("SELECT id FROM links ORDER BY id")).scalars().all()
-            if links:
-                conn.execute(text(WRITES[write]), {"link": links[pick % len(links)],
-                                                   "stance": stance, "tier": tier,
-                                                   "name": name})
+        apply_write(ketamine, write, pick, stance, tier, name)
         if export_now:
             out = tmp_path_factory.mktemp("export")
             assert exported(ketamine, out / "kept") == full_export(ketamine, out / "full")
