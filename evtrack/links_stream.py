@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import date
 from operator import itemgetter
@@ -78,6 +78,9 @@ PACK_LEVEL = 1
 #: One claim's part as made here: its id, its rows' bytes, how many rows, and the bytes packed
 #: already (by the helper, on its own core) or None.
 Piece = tuple[str, bytes, int, bytes | None]
+#: The helper's answer: per claim in order, its id, the bytes of its rows in the helper's
+#: file, how many rows, and the rows packed (or None).
+Index = list[tuple[str, int, int, bytes | None]]
 
 
 def write_links(out: BinaryIO, report: Report, conn: Connection, engine: Engine, beside: Path,
@@ -100,7 +103,7 @@ def write_links(out: BinaryIO, report: Report, conn: Connection, engine: Engine,
               if cut < len(missing) else None)
     mine = {c.id for c in missing[:cut]}
     made = _made(conn, missing[:cut], report.as_of, chunk)
-    theirs: Iterator[Piece] | None = None
+    theirs = _theirs(helper, lambda: _made(conn, missing[cut:], report.as_of, chunk))
     out.write(header_bytes())
     rows = 0
     try:
@@ -118,10 +121,6 @@ def write_links(out: BinaryIO, report: Report, conn: Connection, engine: Engine,
             elif claim.id in mine:
                 cid, text, count, packed = next(made)
             else:
-                if theirs is None:  # the helper's parts, or (it wrote none) this process's
-                    theirs = helper.pieces() if helper is not None else None
-                    if theirs is None:
-                        theirs = _made(conn, missing[cut:], report.as_of, chunk)
                 cid, text, count, packed = next(theirs)
             assert cid == claim.id, (cid, claim.id)  # both walk the report's order
             out.write(text)
@@ -132,6 +131,20 @@ def write_links(out: BinaryIO, report: Report, conn: Connection, engine: Engine,
         if helper is not None:
             helper.close()
     return rows
+
+
+def _theirs(helper: _Helper | None, here: Callable[[], Iterator[Piece]]) -> Iterator[Piece]:
+    """The parts of the claims left to the helper, in order, once they are first asked for:
+    read back from its file when it is done, else (it wrote none, or never started) made by
+    ``here`` in this process."""
+    index = helper.finish() if helper is not None else None
+    if index is None:
+        yield from here()
+        return
+    assert helper is not None
+    with open(helper.path, "rb") as part:
+        for cid, size, count, packed in index:
+            yield cid, part.read(size), count, packed
 
 
 def unpack(data: bytes) -> bytes | None:
@@ -183,9 +196,9 @@ class _Helper:
                 "path": str(path), "pack": pack, "claims": [_named(c) for c in claims]})
         return helper
 
-    def finish(self) -> list[tuple[str, int, int, bytes | None]] | None:
-        """The helper's parts in order, each (claim, bytes in its file, rows, packed), or None
-        when it wrote none (why is logged)."""
+    def finish(self) -> Index | None:
+        """The helper's :data:`Index` once it is done, or None when it wrote none (why is
+        logged)."""
         try:
             status, payload = children.receive(self.proc.stdout)
         except EOFError:
@@ -198,19 +211,8 @@ class _Helper:
             log.warning("links.csv: the helper process failed (%s); writing its part here",
                         payload)
             return None
-        index: list[tuple[str, int, int, bytes | None]] = payload
+        index: Index = payload
         return index
-
-    def pieces(self) -> Iterator[Piece] | None:
-        """The helper's parts read back from its file, once it is done; None when it wrote
-        none."""
-        index = self.finish()
-        return None if index is None else self._read(index)
-
-    def _read(self, index: list[tuple[str, int, int, bytes | None]]) -> Iterator[Piece]:
-        with open(self.path, "rb") as part:
-            for cid, size, count, packed in index:
-                yield cid, part.read(size), count, packed
 
     def close(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout):
@@ -244,7 +246,7 @@ def _serve_job(job: dict[str, Any]) -> tuple[str, Any]:
             now = ledger.generation(conn)
             if job["generation"] is not None and now != job["generation"]:
                 return "stale", now
-            index = []
+            index: Index = []
             with open(job["path"], "wb") as out:
                 for cid, text, count, _ in _pieces(
                         conn, summary.batches(job["claims"], job["chunk"]), job["as_of"]):
