@@ -54,15 +54,16 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
     text.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    claims = claims_frame(report)
     path = out_dir / "links.csv"
     if all(c.complete for c in report.claims):
-        write_csv(claims, out_dir / "claims.csv")
+        write_csv(claims_frame(report), out_dir / "claims.csv")
         links = links_frame(report)
         write_csv(links, path)
-        return [(out_dir / "claims.csv", len(claims)), (path, len(links))]
+        return [(out_dir / "claims.csv", len(report.claims)), (path, len(links))]
     if engine is None:
         raise ValueError("a summary report's links.csv is read from the store: pass engine")
+    if keep_parts is not None and report.as_of is not None:
+        raise ValueError("only summary_report's reports (no as_of) are kept claim by claim")
     built: dict[str, Packed] | None = None if keep_parts is None else {}
     # Kept before the snapshot, whose connection must write nothing (an in-memory store's
     # pool has only the one); it is right for the report's ledger whatever the check says.
@@ -80,14 +81,14 @@ def export_csv(report: Report, out_dir: Path, *, engine: Engine | None = None,
         kept = ({} if keep_parts is None
                 else report_cache.kept_export_parts(conn, report, keep_parts))
         if text is None:
-            write_csv(claims, out_dir / "claims.csv")
+            write_csv(claims_frame(report), out_dir / "claims.csv")
         else:
             _write_text(out_dir / "claims.csv", text.encode("utf-8"))
         with _whole(path) as out:
             rows = write_links(out, report, conn, engine, out_dir, chunk, kept, built)
     if keep_parts is not None and built:
         report_cache.store_export_parts(engine, report, keep_parts, built)
-    return [(out_dir / "claims.csv", len(claims)), (path, rows)]
+    return [(out_dir / "claims.csv", len(report.claims)), (path, rows)]
 
 
 @contextmanager

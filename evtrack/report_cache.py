@@ -245,10 +245,32 @@ def generation(engine: Engine) -> int:
 def _kept(engine: Engine, key: str) -> str | None:
     """The payload kept under ``key`` if it was made at the ledger's generation now."""
     with engine.connect() as conn:
-        now = ledger.generation(conn)
-        kept = conn.execute(select(ReportCache.generation, ReportCache.payload)
-                            .where(ReportCache.key == key)).first()
-    return kept.payload if kept is not None and kept.generation == now else None
+        return _kept_at(conn, key, ledger.generation(conn))
+
+
+def _kept_at(conn: Connection, key: str, now: int) -> str | None:
+    return conn.scalar(select(ReportCache.payload)
+                       .where(ReportCache.key == key, ReportCache.generation == now))
+
+
+def _head(snapshot: Connection, key: str, now: int) -> tuple[Report, list[str], str] | None:
+    """The kept report's head if it was assembled at generation ``now``: the report without
+    its claims, their order, and the judges' fingerprint."""
+    payload = _kept_at(snapshot, key, now)
+    if payload is None:
+        return None
+    try:
+        shell, order, judges = decode(payload)
+    except (PayloadError, TypeError, ValueError):
+        return None
+    if not isinstance(shell, Report) or not isinstance(order, list):
+        return None
+    return shell, order, judges
+
+
+def _in_order(parts: Mapping[str, Any], order: list[str]) -> list[Any] | None:
+    """``parts`` in ``order``, or None when one is missing."""
+    return [parts[cid] for cid in order] if all(cid in parts for cid in order) else None
 
 
 def judges_fingerprint(judges: list[JudgeReliability]) -> str:
@@ -277,26 +299,15 @@ def _parts(conn: Connection, key: str, judges: str) -> dict[str, ClaimReport]:
         select(ReportPart.claim_id, ReportPart.generation, ReportPart.judges, ReportPart.payload)
         .where(ReportPart.key == key)).all()
         if fingerprint == judges and _fresh(marks, cid, generation)]
-    heads, links = [], []
-    for _cid, payload in rows:
-        head, _newline, rest = payload.partition("\n")
-        heads.append(head)
-        links.append(rest)
+    split = [payload.partition("\n") for _cid, payload in rows]
     try:  # one parse for all of them; part by part only when one is damaged
-        decoded = decode("[" + ",".join(heads) + "]")
+        heads = decode("[" + ",".join(head for head, _nl, _links in split) + "]")
+        decoded = [_part(head, links) for head, (_h, _nl, links) in zip(heads, split,
+                                                                        strict=True)]
     except PayloadError:
-        decoded = []
-        for head in heads:
-            try:
-                decoded.append(decode(head))
-            except PayloadError:
-                decoded.append(None)
-    parts: dict[str, ClaimReport] = {}
-    for (cid, _payload), head, rest in zip(rows, decoded, links, strict=True):
-        part = _part(head, rest)
-        if part is not None and part.id == cid:
-            parts[cid] = part
-    return parts
+        decoded = [decode_part(payload) for _cid, payload in rows]
+    return {cid: part for (cid, _payload), part in zip(rows, decoded, strict=True)
+            if part is not None and part.id == cid}
 
 
 #: Where :class:`ClaimSummary`'s links are among its fields.
@@ -354,21 +365,12 @@ def _kept_report(engine: Engine, key: str) -> Report | None:
     """The kept report if it was assembled at the ledger's generation now, and every part it
     lists is still good."""
     with read_snapshot(engine) as snapshot:
-        now = ledger.generation(snapshot)
-        head = snapshot.execute(select(ReportCache.generation, ReportCache.payload)
-                                .where(ReportCache.key == key)).first()
-        if head is None or head.generation != now:
+        head = _head(snapshot, key, ledger.generation(snapshot))
+        if head is None:
             return None
-        try:
-            shell, order, judges = decode(head.payload)
-        except (PayloadError, TypeError, ValueError):
-            return None
-        if not isinstance(shell, Report) or not isinstance(order, list):
-            return None
-        parts = _parts(snapshot, key, judges)
-    if not all(cid in parts for cid in order):
-        return None
-    return dataclasses.replace(shell, claims=[parts[cid] for cid in order])
+        shell, order, judges = head
+        claims = _in_order(_parts(snapshot, key, judges), order)
+    return None if claims is None else dataclasses.replace(shell, claims=claims)
 
 
 def summary_report(engine: Engine, priors: Priors | None = None) -> Report:
@@ -437,10 +439,12 @@ def kept_export_parts(conn: Connection, report: Report, priors: Priors) -> dict[
     """The kept links.csv parts of ``report``'s claims (:func:`summary_report`'s under
     ``priors``) that ``conn``'s snapshot, at ``report``'s generation, would make again as they
     are: exactly as :func:`_parts` checks a report part."""
-    if report.as_of is not None:  # summary_report's never has one; keep nothing else
-        return {}
-    return _export_parts(conn, cache_key(priors, "links.csv"),
-                         judges_fingerprint(report.judges), [c.id for c in report.claims])
+    return _export_parts(conn, _export_key(priors), judges_fingerprint(report.judges),
+                         [c.id for c in report.claims])
+
+
+def _export_key(priors: Priors) -> str:
+    return cache_key(priors, "links.csv")
 
 
 def _export_parts(conn: Connection, key: str, judges: str, claim_ids: list[str]
@@ -459,10 +463,8 @@ def store_export_parts(engine: Engine, report: Report, priors: Priors,
     already and stay); any other part goes, under this key or any other (other priors, an
     older format: a million links' parts are tens of megabytes, so only the latest export's
     are kept). False when the store refused."""
-    if report.as_of is not None or not built:
-        return not built
     assert report.generation is not None
-    key, judges = cache_key(priors, "links.csv"), judges_fingerprint(report.judges)
+    key, judges = _export_key(priors), judges_fingerprint(report.judges)
     keep = [c.id for c in report.claims if c.id not in built]
 
     def write(conn: Connection) -> None:
@@ -480,23 +482,13 @@ def kept_export(engine: Engine, priors: Priors) -> tuple[str, list[Packed]] | No
     writes them without decoding the report. None when any is missing or stale."""
     with read_snapshot(engine) as snapshot:
         now = ledger.generation(snapshot)
-        kept = {key: payload for key, payload in snapshot.execute(
-            select(ReportCache.key, ReportCache.payload).where(
-                ReportCache.key.in_([cache_key(priors), _text_key(priors, "csv", True)]),
-                ReportCache.generation == now))}
-        head, text = kept.get(cache_key(priors)), kept.get(_text_key(priors, "csv", True))
+        head = _head(snapshot, cache_key(priors), now)
+        text = _kept_at(snapshot, _text_key(priors, "csv", True), now)
         if head is None or text is None:
             return None
-        try:
-            shell, order, judges = decode(head)
-        except (PayloadError, TypeError, ValueError):
-            return None
-        if not isinstance(shell, Report) or not isinstance(order, list) or shell.as_of:
-            return None
-        parts = _export_parts(snapshot, cache_key(priors, "links.csv"), judges, order)
-    if not all(cid in parts for cid in order):
-        return None
-    return text, [parts[cid] for cid in order]
+        _shell, order, judges = head
+        parts = _in_order(_export_parts(snapshot, _export_key(priors), judges, order), order)
+    return None if parts is None else (text, parts)
 
 
 def store(engine: Engine, key: str, at_generation: int, payload: str) -> bool:

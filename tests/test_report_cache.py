@@ -798,6 +798,17 @@ def test_only_the_latest_exports_parts_are_kept(ketamine: Engine, tmp_path: Path
     assert exported(ketamine, tmp_path / "again") == full_export(ketamine, tmp_path / "full")
 
 
+def test_only_a_report_without_as_of_is_kept_claim_by_claim(ketamine: Engine,
+                                                            tmp_path: Path) -> None:
+    """Kept parts know nothing of a date cut (summary_report never makes one)."""
+    from evtrack.export import export_csv
+
+    then = build_report(ketamine, full=False, as_of=date(2012, 1, 1))
+    with pytest.raises(ValueError, match="no as_of"):
+        export_csv(then, tmp_path / "then", engine=ketamine, keep_parts=default_priors())
+    assert export_parts(ketamine) == {} and not (tmp_path / "then" / "links.csv").exists()
+
+
 def test_a_damaged_export_part_is_made_again(ketamine: Engine, tmp_path: Path,
                                              caplog: pytest.LogCaptureFixture) -> None:
     import logging
