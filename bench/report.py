@@ -25,8 +25,8 @@ researcher verdicts, a few retractions) is written once with Core inserts — in
 * **report, ledger unchanged** — ``evtrack report`` again: the kept table;
 * **claims.csv** — ``evtrack report --format csv``, the ledger unchanged: the kept CSV;
 * **CSV export, none of it kept** — what ``evtrack export --csv-only`` runs
-  (:func:`evtrack.export.export_tables`) after the report from nothing forgot every kept
-  export: the kept report decoded, claims.csv, and links.csv with every link, one row each:
+  (:func:`evtrack.export.export_tables`) with every kept export part dropped first: the kept
+  report decoded, claims.csv, and links.csv with every link, one row each:
   the links the kept report names, and the others (no score depends on them) read straight
   from the store fifty claims at a time, their cells made and defused in SQL, written with
   :mod:`csv`, on two cores; each claim's rows are then kept, compressed (``export_parts``);
@@ -180,6 +180,11 @@ def worker(kind: str, url: str, out: Path, run: int = 0) -> dict[str, Any]:
         result["claim"] = write_one_claim(engine, run)
     elif kind == "links_write":  # from the last claim down: not the one report_write wrote
         result["claim"] = write_one_claim(engine, -1 - run)
+    elif kind == "links_cold":  # no export kept (the report is: it comes before)
+        from sqlalchemy import delete
+
+        with engine.begin() as conn:
+            conn.execute(delete(ExportPart))
     start = time.perf_counter()
     if kind in ("report", "report_cold", "report_write"):
         text = report_cache.rendered_summary(engine, "table")
