@@ -39,7 +39,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, Select, case, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from evtrack import children
 from evtrack.csvsafe import LINE_END, neutralise_cell, neutralise_row, neutralise_sql
@@ -312,7 +312,7 @@ def _unnamed_reads(conn: Connection, claim_ids: Sequence[str], as_of: date | Non
     # Only the judgement that speaks for its link, as the counts take it. The sort key in
     # integers, which compare with link_order's booleans: a Boolean column would be
     # converted in Python, value by value.
-    judgements = _tuples(conn, select(
+    judgements = summary.plain_rows(conn, select(
         Judgement.link_id, case((Judgement.stance == "supports", 0), else_=1),
         case((Judgement.stance == "contradicts", 0), else_=1), neutralise_sql(Judgement.stance),
         case((Judgement.method == summary.CURATED_METHOD, "curator"), else_="judge"),
@@ -320,7 +320,7 @@ def _unnamed_reads(conn: Connection, claim_ids: Sequence[str], as_of: date | Non
         Judgement.confidence)
         .join(Link, Link.id == Judgement.link_id)
         .where(in_claims, summary.effective_judgement()))
-    provenance = _tuples(conn, select(
+    provenance = summary.plain_rows(conn, select(
         LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail)
         .join(Link, Link.id == LinkProvenance.link_id).where(in_claims)
         .order_by(LinkProvenance.link_id, LinkProvenance.kind, LinkProvenance.detail))
@@ -334,7 +334,7 @@ def _unnamed_reads(conn: Connection, claim_ids: Sequence[str], as_of: date | Non
             .join(Paper, Paper.id == Link.paper_id).where(in_claims))
     if as_of is not None:
         stmt = stmt.where(summary.published_by_clause(as_of))
-    return judgements, provenance, _tuples(conn, stmt)
+    return judgements, provenance, summary.plain_rows(conn, stmt)
 
 
 def _unnamed_rows(claims: Sequence[NamedClaim], judgements: list[tuple[Any, ...]],
@@ -366,22 +366,6 @@ def _unnamed_rows(claims: Sequence[NamedClaim], judgements: list[tuple[Any, ...]
 
 #: :func:`_unnamed_rows`' judgement of a link nobody judged: its sort key, then the report's.
 _UNJUDGED = (1, 1, *UNJUDGED)
-
-
-def _tuples(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """``stmt``'s rows as the driver returns them, plain tuples: no :class:`~sqlalchemy.Row`
-    per row (a million of them cost seconds). Only for columns that need no conversion from
-    what the driver gives (text, integers, floats)."""
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.params
-    args = (tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional
-            else params)
-    # Through the Connection, not a cursor of our own: it keeps the snapshot's transaction.
-    result = conn.exec_driver_sql(str(compiled), args)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
 
 
 if __name__ == "__main__":
