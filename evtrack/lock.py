@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, text
 
@@ -67,12 +68,12 @@ def refresh_lock(engine: Engine, *, wait: float = 0.0, notify: Notify | None = N
     >>> with refresh_lock(engine, wait=60, notify=print):   # doctest: +SKIP
     ...     refresh(...)
     """
-    dialect, database = engine.dialect.name, engine.url.database
+    dialect, database = engine.dialect.name, sqlite_file(engine)
     if dialect == "sqlite":
-        if in_memory(engine) or not database:  # (not database: for the type checker)
+        if database is None:
             yield
             return
-        with _file_lock(Path(database).expanduser(), str(engine.url), wait, notify, poll, job):
+        with _file_lock(database, str(engine.url), wait, notify, poll, job):
             yield
     elif dialect == "postgresql":
         with _pg_lock(engine, wait, notify, poll, job):
@@ -88,6 +89,26 @@ def in_memory(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and (
         not database or database == ":memory:" or database.startswith("file::memory:")
         or engine.url.query.get("mode") == "memory")
+
+
+def sqlite_uri(engine: Engine) -> bool:
+    """Whether ``engine``'s SQLite database is named by a URI filename (``file:…?uri=true``)."""
+    return str(engine.url.query.get("uri", "")).lower() in ("true", "1")
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file holding ``engine``'s SQLite database; None in memory (or not SQLite).
+
+    A URI filename (``sqlite:///file:/data/store.sqlite?mode=ro&uri=true``) is read as SQLite
+    reads it, so a store opened both ways is the one file, with the one lock beside it.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or in_memory(engine):
+        return None
+    if sqlite_uri(engine) and database.startswith("file:"):
+        parts = urlsplit(database)
+        return Path(unquote(parts.path)) if parts.path else None
+    return Path(database).expanduser()
 
 
 def lock_path(database: Path) -> Path:

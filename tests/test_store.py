@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, select, text
 
 from evtrack.errors import StoreError
+from evtrack.lock import sqlite_file
 from evtrack.pubmed_xml import iter_records
 from evtrack.records import PaperRecord
 from evtrack.search_index import DERIVED_TABLE_PREFIX, StoredIndex, available
@@ -153,3 +154,17 @@ def test_links_and_provenance_remember_the_runs_that_saw_them(engine: Engine,
     assert len(links) == len(records) and set(links.values()) == {(run1, run2)}
     assert sorted(set(prov.values())) == [(run1, run2), (run2, run2)]
     assert sum(1 for (_lid, d) in prov if d == "q2") == 1
+
+
+def test_a_sqlite_file_gets_its_directory_but_a_uri_filename_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    open_store(f"sqlite:///{tmp_path}/new/dir/store.sqlite").dispose()
+    assert (tmp_path / "new" / "dir" / "store.sqlite").is_file()
+    open_store(f"sqlite:///file:{tmp_path}/new/uri.sqlite?uri=true").dispose()
+    assert (tmp_path / "new" / "uri.sqlite").is_file()
+    assert not (tmp_path / "file:").exists()
+    # Opened by its path or by a URI, the store is one file with one refresh lock.
+    by_uri = create_db_engine(f"sqlite:///file:{tmp_path}/new/uri%20x.sqlite?mode=ro&uri=true")
+    by_path = create_db_engine(f"sqlite:///{tmp_path}/new/uri x.sqlite")
+    assert sqlite_file(by_uri) == sqlite_file(by_path) == tmp_path / "new" / "uri x.sqlite"

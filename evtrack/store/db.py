@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -21,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from evtrack.errors import RefreshLockedError, StoreError
-from evtrack.lock import POLL_SECONDS, refresh_lock
+from evtrack.lock import POLL_SECONDS, refresh_lock, sqlite_file, sqlite_uri
 from evtrack.resources import migrations_dir
 
 #: How long opening a database waits for another process that is migrating it (seconds).
@@ -79,9 +78,10 @@ def create_db_engine(url: str) -> Engine:
         raise StoreError(f"cannot use database URL {display_url(url)!r}: its driver is not "
                          f"installed: {exc}{hint}") from exc
     if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        database = sqlite_file(engine)
+        # A URI filename (``file:…?uri=true``, which may ask for read-only) is opened as named.
+        if database is not None and not sqlite_uri(engine):
+            database.parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
