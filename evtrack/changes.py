@@ -19,20 +19,24 @@ baseline: everything is new, and the label says so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from evtrack import report_cache
 from evtrack.errors import NotFoundError
-from evtrack.report import Report, build_report
+from evtrack.report import UNJUDGED, Report, build_report
+from evtrack.store import ledger, summary
 from evtrack.store.db import read_snapshot
 from evtrack.store.models import (
     ClaimSnapshot,
+    Judgement,
     Link,
     Paper,
     PaperCorrection,
@@ -53,8 +57,9 @@ CHANGE_KINDS = ("claim", "score", "certainty", "retraction", "notice", "new-pape
 SCORE_EPSILON = 0.005
 
 
-@dataclass(frozen=True)
-class LinkState:
+class LinkState(NamedTuple):
+    """A link as a snapshot keeps it; a tuple, written to ``links_json`` as the list it is."""
+
     stance: str
     tier: str
     decider: str
@@ -148,6 +153,83 @@ def claim_states(report: Report, notices: Mapping[str, tuple[str, ...]]) -> dict
         for c in report.claims}
 
 
+#: Claims whose links' states :func:`summary_states` reads in one go.
+STATE_CHUNK = 50
+#: How many times :func:`current_states` takes the summary report again when the ledger changed
+#: between it and the links' states, before it builds the full report instead.
+ATTEMPTS = 3
+
+
+def current_states(engine: Engine) -> tuple[Report, dict[str, ClaimState]]:
+    """Every claim's state as the store holds it now, with the report it was read with.
+
+    :func:`claim_states` of the full report, without the full report: from the kept summary
+    report (:func:`evtrack.report_cache.summary_report`, which names only the links that can
+    move a score) and every link's state read from the store in one snapshot with it
+    (:func:`summary_states`). At a million links that is what spares a refresh building the
+    full report, a minute and some 3 GB, to take its snapshot. When the ledger keeps changing
+    between the two reads, the full report is built after :data:`ATTEMPTS` tries.
+    """
+    for _ in range(ATTEMPTS):
+        report = report_cache.summary_report(engine)
+        with read_snapshot(engine) as conn:
+            if ledger.generation(conn) == report.generation:
+                return report, summary_states(conn, report)
+    report = build_report(engine)
+    with read_snapshot(engine) as conn:
+        notices = paper_notices(conn, {r.pmid for c in report.claims for r in c.links})
+    return report, claim_states(report, notices)
+
+
+def summary_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
+    """:func:`claim_states` of the full report, from a summary ``report`` and ``conn``, a
+    snapshot showing the ledger it was built from.
+
+    The links the summary names carry their own stance, tier and decider. Every other link
+    moves no score (no verdict, no curator's design, not retracted: :mod:`evtrack.store.summary`),
+    so its stance is its effective judgement's, its decider the curator or the judge, and its
+    tier its paper's. The links and their judgements are read :data:`STATE_CHUNK` claims at a
+    time, as plain tuples; the papers and their notices once.
+    """
+    papers = {pid: (pmid, tier) for pid, pmid, tier in summary.plain_rows(
+        conn, select(Paper.id, Paper.pmid, Paper.design_tier))}
+    found: dict[str, set[str]] = {}
+    for pmid, kind in summary.plain_rows(conn, select(Paper.pmid, PaperCorrection.ref_type)
+                                         .join(Paper, Paper.id == PaperCorrection.paper_id)
+                                         .where(PaperCorrection.ref_type.in_(NOTICE_TYPES))):
+        found.setdefault(pmid, set()).add(kind)
+    notices = {pmid: tuple(sorted(kinds)) for pmid, kinds in found.items()}
+    out: dict[str, ClaimState] = {}
+    for part in summary.batches(report.claims, STATE_CHUNK):
+        in_claims = Link.claim_id.in_([c.id for c in part])
+        judged = {lid: (stance, "curator" if method == summary.CURATED_METHOD else "judge")
+                  for lid, stance, method in summary.plain_rows(
+                      conn, select(Judgement.link_id, Judgement.stance, Judgement.method)
+                      .join(Link, Link.id == Judgement.link_id)
+                      .where(in_claims, summary.effective_judgement()))}
+        links: dict[str, list[tuple[int, int]]] = {}
+        for cid, lid, pid in summary.plain_rows(
+                conn, select(Link.claim_id, Link.id, Link.paper_id).where(in_claims)):
+            links.setdefault(cid, []).append((lid, pid))
+        for c in part:
+            states = {r.pmid: LinkState(r.stance, r.tier, r.decider, r.retracted,
+                                        notices.get(r.pmid, ())) for r in c.links}
+            for lid, pid in links.get(c.id, ()):
+                pmid, tier = papers[pid]
+                if pmid not in states:
+                    stance, decider = judged.get(lid, _UNJUDGED)
+                    states[pmid] = LinkState(stance, tier, decider, False, notices.get(pmid, ()))
+            out[c.id] = ClaimState(
+                claim_id=c.id, score=c.score.score, support=c.score.support,
+                contradiction=c.score.contradiction, certainty=c.score.certainty.label,
+                independent_groups=c.score.independent_support, links=states)
+    return out
+
+
+#: (stance, decider) of a link nobody judged.
+_UNJUDGED = UNJUDGED[:2]
+
+
 def take_snapshot(engine: Engine, run_id: int) -> int:
     """Store every claim's current state under ``run_id``; returns how many claims.
 
@@ -162,17 +244,16 @@ def take_snapshot(engine: Engine, run_id: int) -> int:
 
 
 def snapshot_rows(engine: Engine, run_id: int) -> list[dict[str, Any]]:
-    """Each claim's state as the store holds it now, as ``claim_snapshots`` rows for ``run_id``."""
-    report = build_report(engine)
-    with read_snapshot(engine) as conn:
-        notices = paper_notices(conn, {r.pmid for c in report.claims for r in c.links})
+    """Each claim's state as the store holds it now (:func:`current_states`), as
+    ``claim_snapshots`` rows for ``run_id``."""
+    _report, states = current_states(engine)
     now = utcnow()
     return [{"run_id": run_id, "claim_id": s.claim_id, "taken_at": now, "score": s.score,
              "support": s.support, "contradiction": s.contradiction, "certainty": s.certainty,
              "independent_groups": s.independent_groups,
-             "links_json": json.dumps({p: [x.stance, x.tier, x.decider, x.retracted,
-                                           list(x.notices)] for p, x in sorted(s.links.items())})}
-            for s in claim_states(report, notices).values()]
+             # A LinkState is a tuple: [stance, tier, decider, retracted, [notices]].
+             "links_json": json.dumps(dict(sorted(s.links.items())))}
+            for s in states.values()]
 
 
 def store_snapshot(conn: Connection, run_id: int, rows: list[dict[str, Any]]) -> None:
@@ -234,24 +315,55 @@ def find_baseline(conn: Connection, since: int | date | None = None) -> Baseline
 
 
 def diff_since(engine: Engine, since: int | date | None = None,
-               report: Report | None = None) -> Changes:
-    """What changed between the baseline for ``since`` and now (``report``, default: the
-    current report on every claim)."""
-    report = report or build_report(engine)
+               report: Report | None = None,
+               claim_ids: Sequence[str] | None = None) -> Changes:
+    """What changed between the baseline for ``since`` and now: in ``report``'s claims, or
+    else in ``claim_ids`` (default: every claim) as the store holds them now
+    (:func:`current_states`, which builds no full report). An unknown claim id raises
+    :class:`~evtrack.errors.NotFoundError`."""
+    now: dict[str, ClaimState] | None = None
+    if report is None:
+        report, now = current_states(engine)
+        if claim_ids:
+            wanted = set(claim_ids)
+            missing = wanted - set(now)
+            if missing:
+                raise NotFoundError(f"no claim {', '.join(sorted(missing))} in the store "
+                                    "(run `evtrack refresh` first, or check `evtrack claims "
+                                    "list`)")
+            now = {cid: s for cid, s in now.items() if cid in wanted}
     with read_snapshot(engine) as conn:
         base = find_baseline(conn, since)
-        notices = paper_notices(conn, {r.pmid for c in report.claims for r in c.links})
-        verdicts = _verdicts_since(conn, base.taken_at, [c.id for c in report.claims])
-    now = claim_states(report, notices)
-    titles = {(c.id, r.pmid): r.title for c in report.claims for r in c.links}
-    items: list[Change] = []
-    for cid, state in now.items():
-        items += _claim_changes(base.states.get(cid), state, titles, bool(base.states))
+        if now is None:
+            now = claim_states(report, paper_notices(
+                conn, {r.pmid for c in report.claims for r in c.links}))
+        verdicts = _verdicts_since(conn, base.taken_at, list(now))
+        # The links a summary report names carry their titles; the others' are read here,
+        # for the changes that name them only.
+        titles = {(c.id, r.pmid): r.title for c in report.claims if c.id in now
+                  for r in c.links}
+        items: list[Change] = []
+        for cid, state in now.items():
+            items += _claim_changes(base.states.get(cid), state, titles, bool(base.states))
+        untitled = {x.pmid for x in items if x.pmid and x.title is None}
+        if untitled:
+            found = _titles(conn, untitled)
+            items = [dataclasses.replace(x, title=found.get(x.pmid))
+                     if x.pmid and x.title is None else x for x in items]
     items += verdicts
     order = {cid: i for i, cid in enumerate(now)}
     items.sort(key=lambda c: (order.get(c.claim_id, len(order)), CHANGE_KINDS.index(c.kind),
                               c.pmid or ""))
     return Changes(base, report.last_run or "no refresh yet", tuple(items), tuple(now))
+
+
+def _titles(conn: Connection, pmids: Iterable[str]) -> dict[str, str]:
+    """PMID → its paper's title."""
+    out: dict[str, str] = {}
+    for part in summary.batches(sorted(pmids)):
+        out.update(conn.execute(select(Paper.pmid, Paper.title)
+                                .where(summary.among(conn, Paper.pmid, part))).all())
+    return out
 
 
 def _claim_changes(before: ClaimState | None, now: ClaimState,

@@ -417,9 +417,7 @@ def diff(app: App, since: int | date | None, claim_ids: tuple[str, ...], fmt: st
     from evtrack.changes import changes_text, diff_since
     from evtrack.csvsafe import to_csv_text
     from evtrack.export import changes_frame
-    from evtrack.report import build_report
-    changes = diff_since(app.engine, since, report=build_report(app.engine,
-                                                                list(claim_ids) or None))
+    changes = diff_since(app.engine, since, claim_ids=list(claim_ids) or None)
     _emit(changes_text(changes, details=not summary) if fmt == "table"
           else to_csv_text(changes_frame(changes)), output)
 

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from evtrack import report_cache
 from evtrack.changes import Changes, changes_text, diff_since, take_snapshot
 from evtrack.claims import ClaimSet, load_claims
 from evtrack.errors import NotFoundError
 from evtrack.offline import OfflineSource
 from evtrack.refresh import refresh
+from evtrack.report import build_report
 from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.store.db import open_store
 from evtrack.store.ledger import add_verdict
@@ -182,3 +184,18 @@ def test_no_run_is_ok_without_its_snapshot(engine: Engine, claim_set: ClaimSet,
         assert [tuple(r) for r in runs] == [(1, "ok"), (2, "failed")]
         assert conn.scalar(select(func.count()).select_from(ClaimSnapshot)
                            .where(ClaimSnapshot.run_id == 2)) == 0
+
+
+def test_the_diff_read_from_the_summary_is_the_full_reports(engine: Engine) -> None:
+    # The diff reads the links no score depends on from the store, not from a full report;
+    # their titles too. Since before the first refresh every link is new: every title counts.
+    ch = diff_since(engine)
+    full = diff_since(engine, report=build_report(engine))
+    assert ch.items == full.items and ch.unchanged == full.unchanged
+    named = {(c.id, r.pmid) for c in report_cache.summary_report(engine).claims for r in c.links}
+    unnamed = [x for x in ch.items if x.pmid and (x.claim_id, x.pmid) not in named]
+    assert unnamed and all(x.title for x in unnamed)
+    some = diff_since(engine, claim_ids=["C6", "C2"])
+    assert some.items == tuple(x for x in full.items if x.claim_id in {"C2", "C6"})
+    with pytest.raises(NotFoundError, match="no claim C99 in the store"):
+        diff_since(engine, claim_ids=["C6", "C99"])

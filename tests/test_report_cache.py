@@ -58,6 +58,7 @@ def ketamine(databases: DatabaseFactory, entrez_fixtures: Path) -> Iterator[Engi
             OfflineSource.from_files(snapshot_files()))
     with engine.begin() as conn:
         ledger.add_verdict(conn, "C2", "18202677", stance="mixed", reviewer="B. Reviewer")
+    report_cache.forget(engine)  # the refresh's snapshot kept a report: the tests start bare
     yield engine
     engine.dispose()
     databases.drop(url)
@@ -346,6 +347,20 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(report_module, "_claim_report", counting)
     return built
+
+
+def test_a_refresh_leaves_the_report_kept_for_the_next_one(ketamine: Engine,
+                                                          builds: list[str]) -> None:
+    # Its snapshot of every claim is read from the summary report, which it keeps: the
+    # refresh's own bookkeeping after that (the run marked ok, the snapshot stored) touches
+    # no claim, so the next report builds none.
+    refresh(ketamine, load_claims([default_claims_dir()]),
+            OfflineSource.from_files(snapshot_files()))
+    assert builds and kept_rows(ketamine) == 1
+    builds.clear()
+    kept = report_cache.summary_report(ketamine)
+    assert builds == []
+    assert_same(kept, fresh(ketamine))
 
 
 def test_a_write_to_one_claim_builds_only_that_claim_again(ketamine: Engine,

@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from evtrack import changes
+from evtrack.changes import ClaimState, claim_states, current_states, paper_notices
 from evtrack.claims import load_claims
 from evtrack.export import export_csv, read_csv
 from evtrack.offline import OfflineSource
@@ -34,7 +36,7 @@ from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.scoring import Evidence, Scorer
 from evtrack.store import ledger, summary
 from evtrack.store.db import open_store, read_snapshot
-from evtrack.store.models import Judgement, Link, LinkProvenance, Paper
+from evtrack.store.models import Judgement, Link, LinkProvenance, Paper, PaperCorrection
 from evtrack.testing.scale_store import fill_store
 
 if TYPE_CHECKING:
@@ -91,6 +93,55 @@ def test_the_summary_report_is_the_full_report_on_the_ketamine_store(
     c6 = next(c for c in summary.claims if c.id == "C6")
     if as_of is None:
         assert any(r.decider == "verdict" for r in c6.links)
+
+
+def full_states(engine: Engine) -> dict[str, ClaimState]:
+    """What a refresh's snapshot held before :func:`evtrack.changes.current_states`: the
+    states of the full report, with every linked paper's notices."""
+    report = build_report(engine)
+    with read_snapshot(engine) as conn:
+        notices = paper_notices(conn, {r.pmid for c in report.claims for r in c.links})
+    return claim_states(report, notices)
+
+
+def add_notices(engine: Engine, seed: int) -> None:
+    """Correction notices (and one that is not a notice) on a few in ten papers."""
+    rng = random.Random(seed)
+    with engine.begin() as conn:
+        ids = list(conn.scalars(select(Paper.id)))
+        rows = [{"paper_id": pid, "position": 900 + i, "ref_type": kind, "ref_source": "x"}
+                for pid in rng.sample(ids, max(1, len(ids) // 4))
+                for i, kind in enumerate(rng.sample(
+                    ["ErratumIn", "RetractionIn", "ExpressionOfConcernIn", "CommentIn"],
+                    rng.randint(1, 3)))]
+        conn.execute(insert(PaperCorrection), rows)
+
+
+def test_claim_states_from_the_summary_are_the_full_reports(ketamine: Engine) -> None:
+    report, states = current_states(ketamine)
+    assert all(not c.complete for c in report.claims)  # the summary, not the full report
+    assert states == full_states(ketamine)
+    c6 = states["C6"].links["21677641"]
+    assert (c6.stance, c6.decider) == ("contradicts", "verdict")
+    assert {x.decider for s in states.values() for x in s.links.values()} >= {
+        "verdict", "curator", "judge"}
+
+
+def test_claim_states_fall_back_to_the_full_report_when_the_ledger_keeps_changing(
+        ketamine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    summaries = []
+    real = changes.report_cache.summary_report
+
+    def moving(engine: Engine) -> Report:
+        report = real(engine)
+        summaries.append(report)
+        return dataclasses.replace(report, generation=-1)  # never the ledger's
+
+    monkeypatch.setattr(changes.report_cache, "summary_report", moving)
+    report, states = current_states(ketamine)
+    assert len(summaries) == changes.ATTEMPTS
+    assert all(c.complete for c in report.claims)  # the full report
+    assert states == full_states(ketamine)
 
 
 def test_a_summary_for_some_claims_only(ketamine: Engine) -> None:
@@ -313,6 +364,9 @@ def test_summary_equals_full_on_any_generated_store(
         export_csv(summary, out / "summary", engine=engine, chunk=2)
         assert (out / "summary" / "links.csv").read_bytes() == \
             (out / "full" / "links.csv").read_bytes()
+        if as_of is None:
+            add_notices(engine, seed)
+            assert current_states(engine)[1] == full_states(engine)
     finally:
         engine.dispose()
         databases.drop(url)
