@@ -318,20 +318,16 @@ def diff_since(engine: Engine, since: int | date | None = None,
                report: Report | None = None,
                claim_ids: Sequence[str] | None = None) -> Changes:
     """What changed between the baseline for ``since`` and now: in ``report``'s claims, or
-    else in ``claim_ids`` (default: every claim) as the store holds them now
-    (:func:`current_states`, which builds no full report). An unknown claim id raises
-    :class:`~evtrack.errors.NotFoundError`."""
+    else in ``claim_ids``' (their full report; an unknown one raises
+    :class:`~evtrack.errors.NotFoundError`), or else in every claim as the store holds them
+    now (:func:`current_states`, which builds no full report)."""
     now: dict[str, ClaimState] | None = None
-    if report is None:
+    if report is None and claim_ids:
+        # A few claims' full report costs less than every claim's kept summary (at a million
+        # links, one claim's: 0.3 s against 1 s).
+        report = build_report(engine, list(claim_ids))
+    elif report is None:
         report, now = current_states(engine)
-        if claim_ids:
-            wanted = set(claim_ids)
-            missing = wanted - set(now)
-            if missing:
-                raise NotFoundError(f"no claim {', '.join(sorted(missing))} in the store "
-                                    "(run `evtrack refresh` first, or check `evtrack claims "
-                                    "list`)")
-            now = {cid: s for cid, s in now.items() if cid in wanted}
     with read_snapshot(engine) as conn:
         base = find_baseline(conn, since)
         if now is None:
@@ -340,8 +336,7 @@ def diff_since(engine: Engine, since: int | date | None = None,
         verdicts = _verdicts_since(conn, base.taken_at, list(now))
         # The links a summary report names carry their titles; the others' are read here,
         # for the changes that name them only.
-        titles = {(c.id, r.pmid): r.title for c in report.claims if c.id in now
-                  for r in c.links}
+        titles = {(c.id, r.pmid): r.title for c in report.claims for r in c.links}
         items: list[Change] = []
         for cid, state in now.items():
             items += _claim_changes(base.states.get(cid), state, titles, bool(base.states))
