@@ -36,6 +36,13 @@ researcher verdicts, a few retractions) is written once with Core inserts — in
   another claim (from the last one down); then the export: the report with that claim built,
   and links.csv with that claim's rows made and the other claims' as kept (the script checks
   that only that claim was made);
+* **refresh's snapshot after a write to one claim** — what a refresh ends with: every claim's
+  state (score, and each link's stance, tier, decider, retraction and notices), as
+  :func:`evtrack.changes.current_states` reads it: the kept summary report (the written claim
+  built again) and every other link's state read from the store fifty claims at a time;
+  against **its baseline**, the full report of every claim and its states
+  (:func:`evtrack.changes.claim_states`), what a refresh ran before. The two must hold the
+  same states;
 * **baseline** — the naive way: ``pandas.read_sql`` of the joined links and papers, every
   judgement, verdict, curated design and author into DataFrames, the stance precedence, the
   counts per stance and tier in pandas, and the scores from the counted links (the same
@@ -44,7 +51,8 @@ researcher verdicts, a few retractions) is written once with Core inserts — in
 The figures of the report and of the baseline must agree — every claim's counts and score, to
 the last bit — or the script stops with an error. Seconds are wall time of the measured call
 alone (not interpreter start); peak RSS is the worker's. Medians of ``--runs``; ratio =
-baseline seconds / ours. Targets (issue 5): report < 2 s, CSV export < 2 s.
+its baseline's seconds / ours (the pandas baseline's; for the snapshot, the full report's).
+Targets (issue 5): report < 2 s, CSV export < 2 s.
 """
 
 from __future__ import annotations
@@ -74,7 +82,11 @@ from _common import (
 
 TARGET_S = 2.0
 KINDS = ("report_cold", "report_write", "report", "claims_csv", "links_cold", "links_csv",
-         "links_write", "baseline")
+         "links_write", "snapshot", "baseline", "snapshot_full")
+#: The baselines (left out by ``--no-baseline``), and what each is the baseline of.
+BASELINES = {"baseline": ("report_cold", "report_write", "report", "claims_csv", "links_cold",
+                          "links_csv", "links_write"),
+             "snapshot_full": ("snapshot",)}
 #: The CSV export's cases.
 EXPORTS = ("links_cold", "links_csv", "links_write")
 
@@ -178,6 +190,8 @@ def worker(kind: str, url: str, out: Path, run: int = 0) -> dict[str, Any]:
         report_cache.forget(engine)  # nothing kept: every claim is built
     elif kind == "report_write":
         result["claim"] = write_one_claim(engine, run)
+    elif kind == "snapshot":  # a claim in the middle: neither report_write's nor links_write's
+        result["claim"] = write_one_claim(engine, run + len(KINDS))
     elif kind == "links_write":  # from the last claim down: not the one report_write wrote
         result["claim"] = write_one_claim(engine, -1 - run)
     elif kind == "links_cold":  # no export kept (the report is: it comes before)
@@ -212,6 +226,25 @@ def worker(kind: str, url: str, out: Path, run: int = 0) -> dict[str, Any]:
         result["mb"] = (out / "links.csv").stat().st_size / 1e6
         if kind != "links_csv":  # (the ledger unchanged: every claim's part kept)
             result["built"] = built_claims(engine, report_cache.generation(engine), ExportPart)
+    elif kind in ("snapshot", "snapshot_full"):
+        from evtrack import changes
+
+        if kind == "snapshot":
+            summary, states = changes.current_states(engine)
+            result["built"] = built_claims(engine, summary.generation)
+        else:
+            from evtrack.report import build_report
+            from evtrack.store.db import read_snapshot
+
+            full = build_report(engine)
+            with read_snapshot(engine) as conn:
+                notices = changes.paper_notices(conn, {r.pmid for c in full.claims
+                                                       for r in c.links})
+            states = changes.claim_states(full, notices)
+        result["seconds"] = time.perf_counter() - start
+        result["states"] = hashlib.sha256(json.dumps(
+            [(s.claim_id, s.score.hex(), sorted(s.links.items())) for s in states.values()]
+        ).encode()).hexdigest()
     else:
         figures = baseline(engine)
         result["digest"] = digest(figures)
@@ -347,7 +380,7 @@ def main() -> None:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         url = store_url(args, work)
-        kinds = [k for k in KINDS if k != "baseline" or not args.no_baseline]
+        kinds = [k for k in KINDS if k not in BASELINES or not args.no_baseline]
         runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
         for run in range(args.runs):
             for kind in kinds:
@@ -362,6 +395,9 @@ def main() -> None:
     if len(digests) > 1:
         raise SystemExit("the report's figures and the baseline's differ: "
                          f"{sorted(digests)}")
+    states = {r["states"] for k in ("snapshot", "snapshot_full") for r in runs.get(k, [])}
+    if len(states) > 1:
+        raise SystemExit(f"the snapshot's claim states and the full report's differ: {states}")
 
     results: dict[str, dict[str, Any]] = {}
     for kind, rs in runs.items():
@@ -373,22 +409,21 @@ def main() -> None:
                 results[kind][key] = rs[0][key]
         if "built" in rs[0]:  # how many claims each run built (the others were kept)
             results[kind]["built"] = [len(r["built"]) for r in rs]
-    wrong = [(kind, r["claim"], r["built"]) for kind in ("report_write", "links_write")
+    wrong = [(kind, r["claim"], r["built"]) for kind in ("report_write", "links_write", "snapshot")
              for r in runs[kind] if r["built"] != [r["claim"]]]
     if wrong:
         raise SystemExit(f"a write to one claim built other claims too: {wrong}")
     wrong = [r["built"] for r in runs["links_cold"] if len(r["built"]) != args.claims]
     if wrong:
         raise SystemExit(f"an export with nothing of it kept did not make every claim: {wrong}")
-    base = results.get("baseline", {}).get("seconds")
-    ours = [k for k in KINDS if k != "baseline"]
-    ratios = {k: base / results[k]["seconds"] for k in ours if base}
+    ratios = {k: results[b]["seconds"] / results[k]["seconds"]
+              for b, theirs in BASELINES.items() if b in results for k in theirs}
     backend = make_url(url).get_backend_name()
 
     print(f"report benchmark — {machine_line()}")
     print(f"{backend}; {args.claims:,} claims, {args.papers:,} papers, {args.links:,} links; "
           f"medians of {args.runs} runs; seconds = wall clock of the call in its own process; "
-          f"ratio = baseline seconds / ours\n")
+          f"ratio = its baseline's seconds / ours\n")
     labels = {"report_cold": "report built from nothing: build + table, kept",
               "report_write": "report after a write to one claim: 1 built, rest kept",
               "report": "report, ledger unchanged: the kept table",
@@ -396,7 +431,9 @@ def main() -> None:
               "links_cold": "CSV export, none of it kept: every claim made",
               "links_csv": "CSV export, ledger unchanged: as kept",
               "links_write": "CSV export after a write to one claim",
-              "baseline": "baseline: pandas read_sql + figures"}
+              "snapshot": "refresh's snapshot after a write to one claim",
+              "baseline": "baseline: pandas read_sql + figures",
+              "snapshot_full": "snapshot's baseline: the full report's states"}
     targeted = ("report_cold", "report_write", "report", *EXPORTS)
     rows = []
     for kind in KINDS:
@@ -418,7 +455,7 @@ def main() -> None:
                       "sizes": {"claims": args.claims, "papers": args.papers,
                                 "links": args.links},
                       "results": results, "ratios": ratios,
-                      "figures_agree": len(digests) <= 1,
+                      "figures_agree": len(digests) <= 1 and len(states) <= 1,
                       "targets_met": all(ok for *_x, ok in checks)}))
 
 
