@@ -30,8 +30,8 @@ def test_the_report_benchmark_runs_at_a_tiny_size(tmp_path: Path, db_url: str) -
     assert result["bench"] == "report" and result["figures_agree"] is True
     assert result["sizes"] == {"claims": 4, "papers": 80, "links": 300}
     ours = {"report_cold", "report_write", "report", "claims_csv", "links_cold", "links_csv",
-            "links_write"}
-    assert set(result["results"]) == ours | {"baseline"}
+            "links_write", "snapshot"}
+    assert set(result["results"]) == ours | {"baseline", "snapshot_full"}
     for figures in result["results"].values():
         assert {"seconds", "peak_rss_mb"} <= set(figures)
     for kind in ("links_cold", "links_csv", "links_write"):
@@ -41,6 +41,7 @@ def test_the_report_benchmark_runs_at_a_tiny_size(tmp_path: Path, db_url: str) -
     assert result["results"]["links_cold"]["built"] == [4]
     assert result["results"]["report_write"]["built"] == [1]  # the one written to
     assert result["results"]["links_write"]["built"] == [1]
+    assert result["results"]["snapshot"]["built"] == [1]  # the summary: that claim built again
     assert set(result["ratios"]) == ours
     assert "report, ledger unchanged: the kept table" in out.stdout  # the table, then JSON
     if "EVTRACK_DB" not in env:
