@@ -189,7 +189,8 @@ def summary_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
     moves no score (no verdict, no curator's design, not retracted: :mod:`evtrack.store.summary`),
     so its stance is its effective judgement's, its decider the curator or the judge, and its
     tier its paper's. The links and their judgements are read :data:`STATE_CHUNK` claims at a
-    time, as plain tuples; the papers and their notices once.
+    time, as plain tuples; the papers and their notices once. Those links' states are a few
+    hundred distinct values at most, each made once and shared (a state is immutable).
     """
     papers = {pid: (pmid, tier) for pid, pmid, tier in summary.plain_rows(
         conn, select(Paper.id, Paper.pmid, Paper.design_tier))}
@@ -200,6 +201,7 @@ def summary_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
         found.setdefault(pmid, set()).add(kind)
     notices = {pmid: tuple(sorted(kinds)) for pmid, kinds in found.items()}
     out: dict[str, ClaimState] = {}
+    shared: dict[tuple[str, str, str, tuple[str, ...]], LinkState] = {}
     for part in summary.batches(report.claims, STATE_CHUNK):
         in_claims = Link.claim_id.in_([c.id for c in part])
         judged = {lid: (stance, "curator" if method == summary.CURATED_METHOD else "judge")
@@ -217,8 +219,12 @@ def summary_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
             for lid, pid in links.get(c.id, ()):
                 pmid, tier = papers[pid]
                 if pmid not in states:
-                    stance, decider = judged.get(lid, _UNJUDGED)
-                    states[pmid] = LinkState(stance, tier, decider, False, notices.get(pmid, ()))
+                    key = (*judged.get(lid, _UNJUDGED), tier, notices.get(pmid, ()))
+                    state = shared.get(key)
+                    if state is None:
+                        stance, decider, _tier, kinds = key
+                        state = shared[key] = LinkState(stance, tier, decider, False, kinds)
+                    states[pmid] = state
             out[c.id] = ClaimState(
                 claim_id=c.id, score=c.score.score, support=c.score.support,
                 contradiction=c.score.contradiction, certainty=c.score.certainty.label,
