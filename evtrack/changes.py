@@ -254,12 +254,26 @@ def snapshot_rows(engine: Engine, run_id: int) -> list[dict[str, Any]]:
     ``claim_snapshots`` rows for ``run_id``."""
     _report, states = current_states(engine)
     now = utcnow()
+    encoded: dict[LinkState, str] = {}
     return [{"run_id": run_id, "claim_id": s.claim_id, "taken_at": now, "score": s.score,
              "support": s.support, "contradiction": s.contradiction, "certainty": s.certainty,
              "independent_groups": s.independent_groups,
-             # A LinkState is a tuple: [stance, tier, decider, retracted, [notices]].
-             "links_json": json.dumps(dict(sorted(s.links.items())))}
+             "links_json": links_json(s.links, encoded)}
             for s in states.values()]
+
+
+def links_json(links: Mapping[str, LinkState], encoded: dict[LinkState, str]) -> str:
+    """``json.dumps`` of ``links`` in PMID order, each a list ``[stance, tier, decider,
+    retracted, [notices]]`` (a :class:`LinkState` is that tuple), the same text: a million
+    links are a few hundred distinct states, each encoded once into ``encoded``."""
+    out = []
+    for pmid, state in sorted(links.items()):
+        text = encoded.get(state)
+        if text is None:
+            text = encoded[state] = json.dumps(state)
+        key = f'"{pmid}"' if pmid.isascii() and pmid.isdigit() else json.dumps(pmid)
+        out.append(f"{key}: {text}")
+    return "{" + ", ".join(out) + "}"
 
 
 def store_snapshot(conn: Connection, run_id: int, rows: list[dict[str, Any]]) -> None:

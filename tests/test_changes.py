@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from evtrack import report_cache
-from evtrack.changes import Changes, changes_text, diff_since, take_snapshot
+from evtrack.changes import (
+    Changes,
+    LinkState,
+    changes_text,
+    diff_since,
+    links_json,
+    take_snapshot,
+)
 from evtrack.claims import ClaimSet, load_claims
 from evtrack.errors import NotFoundError
 from evtrack.offline import OfflineSource
@@ -199,3 +209,21 @@ def test_the_diff_read_from_the_summary_is_the_full_reports(engine: Engine) -> N
     assert some.items == tuple(x for x in full.items if x.claim_id in {"C2", "C6"})
     with pytest.raises(NotFoundError, match="no claim C99 in the store"):
         diff_since(engine, claim_ids=["C6", "C99"])
+
+
+_words = st.text(max_size=6)
+_states = st.builds(LinkState, _words, _words, _words, st.booleans(),
+                    st.lists(_words, max_size=3).map(tuple))
+
+
+@given(st.dictionaries(st.one_of(st.from_regex(r"\A[0-9]{1,9}\Z"), st.text(max_size=8)),
+                       _states, max_size=30))
+@example({"\u00b2": LinkState("supports", "rct", "judge", False, ()),  # digits, not ASCII
+          "\u0661\u0662": LinkState("mixed", "", "curator", True, ("ErratumIn",))})
+def test_links_json_is_json_dumps_of_the_links_in_pmid_order(
+        links: dict[str, LinkState]) -> None:
+    encoded: dict[LinkState, str] = {}
+    assert links_json(links, encoded) == json.dumps(dict(sorted(links.items())))
+    assert links_json(links, encoded) == json.dumps(dict(sorted(links.items())))  # reused
+    assert {k: LinkState(*v[:4], tuple(v[4])) for k, v in
+            json.loads(links_json(links, {})).items()} == links
