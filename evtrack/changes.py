@@ -19,7 +19,6 @@ baseline: everything is new, and the label says so.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -355,16 +354,19 @@ def diff_since(engine: Engine, since: int | date | None = None,
                 conn, {r.pmid for c in report.claims for r in c.links}))
         verdicts = _verdicts_since(conn, base.taken_at, list(now))
         # The links a summary report names carry their titles; the others' are read here,
-        # for the changes that name them only.
-        titles = {(c.id, r.pmid): r.title for c in report.claims for r in c.links}
+        # for the links whose state moved (a change names only those).
+        titles: dict[tuple[str, str], str | None] = {
+            (c.id, r.pmid): r.title for c in report.claims for r in c.links}
+        moved = [(cid, pmid) for cid, state in now.items()
+                 for old in [base.states[cid].links if cid in base.states else {}]
+                 for pmid, x in state.links.items()
+                 if (cid, pmid) not in titles and old.get(pmid) != x]
+        if moved:
+            found = _titles(conn, {pmid for _cid, pmid in moved})
+            titles.update({key: found.get(key[1]) for key in moved})
         items: list[Change] = []
         for cid, state in now.items():
             items += _claim_changes(base.states.get(cid), state, titles, bool(base.states))
-        untitled = {x.pmid for x in items if x.pmid and x.title is None}
-        if untitled:
-            found = _titles(conn, untitled)
-            items = [dataclasses.replace(x, title=found.get(x.pmid))
-                     if x.pmid and x.title is None else x for x in items]
     items += verdicts
     order = {cid: i for i, cid in enumerate(now)}
     items.sort(key=lambda c: (order.get(c.claim_id, len(order)), CHANGE_KINDS.index(c.kind),
@@ -382,7 +384,7 @@ def _titles(conn: Connection, pmids: Iterable[str]) -> dict[str, str]:
 
 
 def _claim_changes(before: ClaimState | None, now: ClaimState,
-                   titles: Mapping[tuple[str, str], str], had_baseline: bool) -> list[Change]:
+                   titles: Mapping[tuple[str, str], str | None], had_baseline: bool) -> list[Change]:
     cid = now.claim_id
     out: list[Change] = []
     if before is None:
