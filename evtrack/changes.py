@@ -384,7 +384,8 @@ def _titles(conn: Connection, pmids: Iterable[str]) -> dict[str, str]:
 
 
 def _claim_changes(before: ClaimState | None, now: ClaimState,
-                   titles: Mapping[tuple[str, str], str | None], had_baseline: bool) -> list[Change]:
+                   titles: Mapping[tuple[str, str], str | None],
+                   had_baseline: bool) -> list[Change]:
     cid = now.claim_id
     out: list[Change] = []
     if before is None:
