@@ -238,9 +238,7 @@ def worker(kind: str, url: str, out: Path, run: int = 0) -> dict[str, Any]:
 
             full = build_report(engine)
             with read_snapshot(engine) as conn:
-                notices = changes.paper_notices(conn, {r.pmid for c in full.claims
-                                                       for r in c.links})
-            states = changes.claim_states(full, notices)
+                states = changes.report_states(conn, full)
         result["seconds"] = time.perf_counter() - start
         result["states"] = hashlib.sha256(json.dumps(
             [(s.claim_id, s.score.hex(), sorted(s.links.items())) for s in states.values()]

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from evtrack import report_cache
 from evtrack.errors import NotFoundError
-from evtrack.report import UNJUDGED, Report, build_report
+from evtrack.report import UNJUDGED, ClaimReport, Report, build_report
 from evtrack.store import ledger, summary
 from evtrack.store.db import read_snapshot
 from evtrack.store.models import (
@@ -127,29 +127,40 @@ class Changes:
 # --- snapshots --------------------------------------------------------------------------------
 
 
-def paper_notices(conn: Connection, pmids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """PMID → the notices PubMed lists about it (:data:`NOTICE_TYPES`), sorted."""
-    wanted = sorted(set(pmids))
+def paper_notices(conn: Connection, pmids: Iterable[str] | None = None
+                  ) -> dict[str, tuple[str, ...]]:
+    """PMID → the notices PubMed lists about it (:data:`NOTICE_TYPES`), sorted: of ``pmids``,
+    or of every paper (one query) when None."""
+    stmt = (select(Paper.pmid, PaperCorrection.ref_type)
+            .join(PaperCorrection, PaperCorrection.paper_id == Paper.id)
+            .where(PaperCorrection.ref_type.in_(NOTICE_TYPES)))
+    parts = [stmt] if pmids is None else [
+        stmt.where(summary.among(conn, Paper.pmid, part))
+        for part in summary.batches(sorted(set(pmids)))]
     found: dict[str, set[str]] = {}
-    for i in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
-        for pmid, kind in conn.execute(
-                select(Paper.pmid, PaperCorrection.ref_type)
-                .join(PaperCorrection, PaperCorrection.paper_id == Paper.id)
-                .where(Paper.pmid.in_(wanted[i:i + 500]),
-                       PaperCorrection.ref_type.in_(NOTICE_TYPES))):
+    for part in parts:
+        for pmid, kind in conn.execute(part):
             found.setdefault(pmid, set()).add(kind)
     return {pmid: tuple(sorted(kinds)) for pmid, kinds in found.items()}
 
 
 def claim_states(report: Report, notices: Mapping[str, tuple[str, ...]]) -> dict[str, ClaimState]:
     """Each claim of ``report`` reduced to what a diff compares."""
-    return {c.id: ClaimState(
-        claim_id=c.id, score=c.score.score, support=c.score.support,
-        contradiction=c.score.contradiction, certainty=c.score.certainty.label,
-        independent_groups=c.score.independent_support,
-        links={r.pmid: LinkState(r.stance, r.tier, r.decider, r.retracted,
-                                 notices.get(r.pmid, ())) for r in c.links})
-        for c in report.claims}
+    return {c.id: _claim_state(c, {r.pmid: LinkState(r.stance, r.tier, r.decider, r.retracted,
+                                                     notices.get(r.pmid, ())) for r in c.links})
+            for c in report.claims}
+
+
+def report_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
+    """:func:`claim_states` of ``report``, with its papers' notices read on ``conn``."""
+    return claim_states(report, paper_notices(conn, {r.pmid for c in report.claims
+                                                     for r in c.links}))
+
+
+def _claim_state(c: ClaimReport, links: dict[str, LinkState]) -> ClaimState:
+    return ClaimState(claim_id=c.id, score=c.score.score, support=c.score.support,
+                      contradiction=c.score.contradiction, certainty=c.score.certainty.label,
+                      independent_groups=c.score.independent_support, links=links)
 
 
 #: Claims whose links' states :func:`summary_states` reads in one go.
@@ -176,8 +187,11 @@ def current_states(engine: Engine) -> tuple[Report, dict[str, ClaimState]]:
                 return report, summary_states(conn, report)
     report = build_report(engine)
     with read_snapshot(engine) as conn:
-        notices = paper_notices(conn, {r.pmid for c in report.claims for r in c.links})
-    return report, claim_states(report, notices)
+        return report, report_states(conn, report)
+
+
+#: (stance, decider) of a link nobody judged.
+_UNJUDGED = UNJUDGED[:2]
 
 
 def summary_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
@@ -193,14 +207,9 @@ def summary_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
     """
     papers = {pid: (pmid, tier) for pid, pmid, tier in summary.plain_rows(
         conn, select(Paper.id, Paper.pmid, Paper.design_tier))}
-    found: dict[str, set[str]] = {}
-    for pmid, kind in summary.plain_rows(conn, select(Paper.pmid, PaperCorrection.ref_type)
-                                         .join(Paper, Paper.id == PaperCorrection.paper_id)
-                                         .where(PaperCorrection.ref_type.in_(NOTICE_TYPES))):
-        found.setdefault(pmid, set()).add(kind)
-    notices = {pmid: tuple(sorted(kinds)) for pmid, kinds in found.items()}
+    notices = paper_notices(conn)
     out: dict[str, ClaimState] = {}
-    shared: dict[tuple[str, str, str, tuple[str, ...]], LinkState] = {}
+    shared: dict[tuple[str, str, str, tuple[str, ...]], LinkState] = {}  # by its fields
     for part in summary.batches(report.claims, STATE_CHUNK):
         in_claims = Link.claim_id.in_([c.id for c in part])
         judged = {lid: (stance, "curator" if method == summary.CURATED_METHOD else "judge")
@@ -218,21 +227,14 @@ def summary_states(conn: Connection, report: Report) -> dict[str, ClaimState]:
             for lid, pid in links.get(c.id, ()):
                 pmid, tier = papers[pid]
                 if pmid not in states:
-                    key = (*judged.get(lid, _UNJUDGED), tier, notices.get(pmid, ()))
+                    stance, decider = judged.get(lid, _UNJUDGED)
+                    key = (stance, tier, decider, notices.get(pmid, ()))
                     state = shared.get(key)
                     if state is None:
-                        stance, decider, _tier, kinds = key
-                        state = shared[key] = LinkState(stance, tier, decider, False, kinds)
+                        state = shared[key] = LinkState(stance, tier, decider, False, key[3])
                     states[pmid] = state
-            out[c.id] = ClaimState(
-                claim_id=c.id, score=c.score.score, support=c.score.support,
-                contradiction=c.score.contradiction, certainty=c.score.certainty.label,
-                independent_groups=c.score.independent_support, links=states)
+            out[c.id] = _claim_state(c, states)
     return out
-
-
-#: (stance, decider) of a link nobody judged.
-_UNJUDGED = UNJUDGED[:2]
 
 
 def take_snapshot(engine: Engine, run_id: int) -> int:
@@ -350,17 +352,17 @@ def diff_since(engine: Engine, since: int | date | None = None,
     with read_snapshot(engine) as conn:
         base = find_baseline(conn, since)
         if now is None:
-            now = claim_states(report, paper_notices(
-                conn, {r.pmid for c in report.claims for r in c.links}))
+            now = report_states(conn, report)
         verdicts = _verdicts_since(conn, base.taken_at, list(now))
         # The links a summary report names carry their titles; the others' are read here,
         # for the links whose state moved (a change names only those).
         titles: dict[tuple[str, str], str | None] = {
             (c.id, r.pmid): r.title for c in report.claims for r in c.links}
-        moved = [(cid, pmid) for cid, state in now.items()
-                 for old in [base.states[cid].links if cid in base.states else {}]
-                 for pmid, x in state.links.items()
-                 if (cid, pmid) not in titles and old.get(pmid) != x]
+        moved: list[tuple[str, str]] = []
+        for cid, state in now.items():
+            old = base.states[cid].links if cid in base.states else {}
+            moved += [(cid, pmid) for pmid, x in state.links.items()
+                      if (cid, pmid) not in titles and old.get(pmid) != x]
         if moved:
             found = _titles(conn, {pmid for _cid, pmid in moved})
             titles.update({key: found.get(key[1]) for key in moved})
