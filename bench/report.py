@@ -190,7 +190,7 @@ def worker(kind: str, url: str, out: Path, run: int = 0) -> dict[str, Any]:
         report_cache.forget(engine)  # nothing kept: every claim is built
     elif kind == "report_write":
         result["claim"] = write_one_claim(engine, run)
-    elif kind == "snapshot":  # a claim in the middle: neither report_write's nor links_write's
+    elif kind == "snapshot":  # from claim len(KINDS) on: not report_write's, not links_write's
         result["claim"] = write_one_claim(engine, run + len(KINDS))
     elif kind == "links_write":  # from the last claim down: not the one report_write wrote
         result["claim"] = write_one_claim(engine, -1 - run)
