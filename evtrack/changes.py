@@ -264,17 +264,42 @@ def snapshot_rows(engine: Engine, run_id: int) -> list[dict[str, Any]]:
 
 
 def links_json(links: Mapping[str, LinkState], encoded: dict[LinkState, str]) -> str:
-    """``json.dumps`` of ``links`` in PMID order, each a list ``[stance, tier, decider,
-    retracted, [notices]]`` (a :class:`LinkState` is that tuple), the same text: a million
-    links are a few hundred distinct states, each encoded once into ``encoded``."""
+    """``links`` as ``claim_snapshots.links_json`` keeps them: ``[[state, …], {pmid: i, …}]``,
+    the claim's distinct states (each a list ``[stance, tier, decider, retracted, [notices]]``:
+    a :class:`LinkState` is that tuple) in order of first use, and each link in PMID order with
+    the position of its state. A claim's thousand links are a handful of states, so the row is
+    a fifth of every link's state written out (the first format, which :func:`read_links` still
+    reads); ``encoded`` keeps each state's JSON, made once for every claim of a snapshot."""
+    index: dict[LinkState, int] = {}
     out = []
     for pmid, state in sorted(links.items()):
+        i = index.get(state)
+        if i is None:
+            i = index[state] = len(index)
+        key = f'"{pmid}"' if pmid.isascii() and pmid.isdigit() else json.dumps(pmid)
+        out.append(f"{key}:{i}")
+    states = []
+    for state in index:
         text = encoded.get(state)
         if text is None:
-            text = encoded[state] = json.dumps(state)
-        key = f'"{pmid}"' if pmid.isascii() and pmid.isdigit() else json.dumps(pmid)
-        out.append(f"{key}: {text}")
-    return "{" + ", ".join(out) + "}"
+            text = encoded[state] = json.dumps(state, separators=(",", ":"))
+        states.append(text)
+    return "[[" + ",".join(states) + "],{" + ",".join(out) + "}]"
+
+
+def read_links(text: str) -> dict[str, LinkState]:
+    """The links :func:`links_json` wrote as ``text``, or a row of the first format, a JSON
+    object of every link's state (what an earlier evtrack wrote)."""
+    data = json.loads(text)
+    if isinstance(data, dict):
+        return {p: _link_state(v) for p, v in data.items()}
+    listed, at = data
+    states = [_link_state(v) for v in listed]
+    return {p: states[i] for p, i in at.items()}
+
+
+def _link_state(v: list[Any]) -> LinkState:
+    return LinkState(v[0], v[1], v[2], bool(v[3]), tuple(v[4]))
 
 
 def store_snapshot(conn: Connection, run_id: int, rows: list[dict[str, Any]]) -> None:
@@ -287,8 +312,7 @@ def store_snapshot(conn: Connection, run_id: int, rows: list[dict[str, Any]]) ->
 def _load_states(conn: Connection, run_id: int) -> dict[str, ClaimState]:
     out = {}
     for s in conn.execute(select(ClaimSnapshot).where(ClaimSnapshot.run_id == run_id)):
-        links = {p: LinkState(v[0], v[1], v[2], bool(v[3]), tuple(v[4]))
-                 for p, v in json.loads(s.links_json).items()}
+        links = read_links(s.links_json)
         out[s.claim_id] = ClaimState(s.claim_id, s.score, s.support, s.contradiction,
                                      s.certainty, s.independent_groups, links)
     return out

@@ -19,6 +19,7 @@ from evtrack.changes import (
     changes_text,
     diff_since,
     links_json,
+    read_links,
     take_snapshot,
 )
 from evtrack.claims import ClaimSet, load_claims
@@ -97,6 +98,26 @@ def test_a_refresh_that_changes_nothing_shows_nothing(engine: Engine,
     ch = diff_since(engine)
     assert ch.since.run_id == 1 and ch.items == ()
     assert "Nothing changed." in changes_text(ch)
+
+
+def test_a_snapshot_an_earlier_evtrack_took_is_still_a_baseline(engine: Engine,
+                                                                 claim_set: ClaimSet) -> None:
+    # Run 1's rows rewritten as the first format had them: every link's state in full.
+    with engine.begin() as conn:
+        rows = conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()
+        assert all(text.startswith("[[") for _id, text in rows)
+        for row_id, text in rows:
+            old = json.dumps({p: list(s) for p, s in read_links(text).items()})
+            conn.execute(update(ClaimSnapshot).where(ClaimSnapshot.id == row_id)
+                         .values(links_json=old))
+    run_refresh(engine, claim_set)
+    with engine.begin() as conn:
+        add_verdict(conn, "C6", AUTRY, stance="contradicts", reviewer="A. Reviewer")
+    ch = diff_since(engine)
+    assert ch.since.run_id == 1
+    assert kinds(ch, "C6") == [("score", "C6", None), ("certainty", "C6", None),
+                               ("stance", "C6", AUTRY), ("verdict", "C6", AUTRY)]
+    assert ch.unchanged == ["C1", "C2", "C3", "C4", "C5", "C7", "C8", "C9"]
 
 
 def test_a_verdict_shows_as_verdict_stance_and_score_changes(engine: Engine,
@@ -220,10 +241,30 @@ _states = st.builds(LinkState, _words, _words, _words, st.booleans(),
                        _states, max_size=30))
 @example({"\u00b2": LinkState("supports", "rct", "judge", False, ()),  # digits, not ASCII
           "\u0661\u0662": LinkState("mixed", "", "curator", True, ("ErratumIn",))})
-def test_links_json_is_json_dumps_of_the_links_in_pmid_order(
-        links: dict[str, LinkState]) -> None:
+def test_links_json_reads_back_as_the_links_it_was_given(links: dict[str, LinkState]) -> None:
     encoded: dict[LinkState, str] = {}
-    assert links_json(links, encoded) == json.dumps(dict(sorted(links.items())))
-    assert links_json(links, encoded) == json.dumps(dict(sorted(links.items())))  # reused
-    assert {k: LinkState(*v[:4], tuple(v[4])) for k, v in
-            json.loads(links_json(links, {})).items()} == links
+    text = links_json(links, encoded)
+    assert read_links(text) == links
+    assert links_json(links, encoded) == text  # the states' JSON reused: the same text
+    listed, at = json.loads(text)
+    assert list(at) == sorted(links)  # PMID order
+    assert len(listed) == len(set(links.values()))  # each distinct state once
+    assert [listed[i] for i in at.values()] == [
+        [s.stance, s.tier, s.decider, s.retracted, list(s.notices)]
+        for _p, s in sorted(links.items())]
+
+
+@given(st.dictionaries(st.text(max_size=8), _states, max_size=30))
+def test_a_snapshot_row_of_the_first_format_still_reads(links: dict[str, LinkState]) -> None:
+    # What an earlier evtrack wrote: every link's state in full, a JSON object.
+    assert read_links(json.dumps(dict(sorted(links.items())))) == links
+
+
+def test_links_json_writes_each_distinct_state_once() -> None:
+    same = LinkState("mentions", "observational", "judge", False, ())
+    links = {str(10_000_000 + i): same for i in range(1_000)}
+    links["1"] = LinkState("supports", "rct", "verdict", True, ("RetractionIn",))
+    text = links_json(links, {})
+    first = json.dumps(dict(sorted(links.items())))
+    assert read_links(text) == links
+    assert len(text) * 4 < len(first)

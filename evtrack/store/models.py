@@ -268,8 +268,10 @@ class Verdict(Base):
 class ClaimSnapshot(Base):
     """A claim's figures as a refresh left them, so ``evtrack diff`` can say what changed since.
 
-    ``links_json`` keeps each linked paper's state at the time: ``{pmid: [stance, tier, decider,
-    retracted, [notice, …]]}`` (notices: RetractionIn, ErratumIn, ExpressionOfConcernIn, …).
+    ``links_json`` keeps each linked paper's state at the time — stance, tier, decider,
+    retracted, [notice, …] (RetractionIn, ErratumIn, ExpressionOfConcernIn, …) — as
+    :func:`evtrack.changes.links_json` writes it: the claim's distinct states once, each PMID
+    with the position of its own.
     """
 
     __tablename__ = "claim_snapshots"
