@@ -268,8 +268,8 @@ def links_json(links: Mapping[str, LinkState], encoded: dict[LinkState, str]) ->
     the claim's distinct states (each a list ``[stance, tier, decider, retracted, [notices]]``:
     a :class:`LinkState` is that tuple) in order of first use, and each link in PMID order with
     the position of its state. A claim's thousand links are a handful of states, so the row is
-    a fifth of every link's state written out (the first format, which :func:`read_links` still
-    reads); ``encoded`` keeps each state's JSON, made once for every claim of a snapshot."""
+    a fourth of every link's state written out (the first format, until migration 0008);
+    ``encoded`` keeps each state's JSON, made once for every claim of a snapshot."""
     index: dict[LinkState, int] = {}
     out = []
     for pmid, state in sorted(links.items()):
@@ -288,12 +288,9 @@ def links_json(links: Mapping[str, LinkState], encoded: dict[LinkState, str]) ->
 
 
 def read_links(text: str) -> dict[str, LinkState]:
-    """The links :func:`links_json` wrote as ``text``, or a row of the first format, a JSON
-    object of every link's state (what an earlier evtrack wrote)."""
-    data = json.loads(text)
-    if isinstance(data, dict):
-        return {p: _link_state(v) for p, v in data.items()}
-    listed, at = data
+    """The links :func:`links_json` wrote as ``text`` (migration 0008 rewrote the rows an
+    earlier evtrack kept, every link's state written out, in this format)."""
+    listed, at = json.loads(text)
     states = [_link_state(v) for v in listed]
     return {p: states[i] for p, i in at.items()}
 

@@ -6,6 +6,7 @@ root (never copied into the repo); the path is derived from this file, not the w
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,3 +206,13 @@ def cli_db(request: pytest.FixtureRequest, databases: DatabaseFactory,
     url: str = request.getfixturevalue("db_url")
     monkeypatch.setenv("EVTRACK_DB", url)
     return url
+
+
+def load_migration(name: str) -> Any:
+    """The migration script ``db/migrations/versions/<name>`` as a module."""
+    path = Path(__file__).parents[1] / "db" / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return migration

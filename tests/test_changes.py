@@ -8,6 +8,9 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from conftest import load_migration
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -27,7 +30,7 @@ from evtrack.errors import NotFoundError
 from evtrack.offline import OfflineSource
 from evtrack.refresh import refresh
 from evtrack.report import build_report
-from evtrack.resources import default_claims_dir, snapshot_files
+from evtrack.resources import default_claims_dir, migrations_dir, snapshot_files
 from evtrack.store.db import open_store
 from evtrack.store.ledger import add_verdict
 from evtrack.store.models import (
@@ -102,14 +105,24 @@ def test_a_refresh_that_changes_nothing_shows_nothing(engine: Engine,
 
 def test_a_snapshot_an_earlier_evtrack_took_is_still_a_baseline(engine: Engine,
                                                                  claim_set: ClaimSet) -> None:
-    # Run 1's rows rewritten as the first format had them: every link's state in full.
+    # Run 1's rows as an evtrack before migration 0008 kept them: every link's state in full.
     with engine.begin() as conn:
-        rows = conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()
-        assert all(text.startswith("[[") for _id, text in rows)
-        for row_id, text in rows:
-            old = json.dumps({p: list(s) for p, s in read_links(text).items()})
+        rows = dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all())
+        first = {row_id: json.dumps({p: list(s) for p, s in read_links(text).items()})
+                 for row_id, text in rows.items()}
+        for row_id, text in first.items():
             conn.execute(update(ClaimSnapshot).where(ClaimSnapshot.id == row_id)
-                         .values(links_json=old))
+                         .values(links_json=text))
+    migrations("downgrade", engine, "0007")  # takes them as they are
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()) == first
+    migrations("upgrade", engine, "head")  # what opening the store with this evtrack does
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()) == rows
+    migrations("downgrade", engine, "0007")
+    with engine.connect() as conn:
+        assert dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()) == first
+    migrations("upgrade", engine, "head")
     run_refresh(engine, claim_set)
     with engine.begin() as conn:
         add_verdict(conn, "C6", AUTRY, stance="contradicts", reviewer="A. Reviewer")
@@ -118,6 +131,14 @@ def test_a_snapshot_an_earlier_evtrack_took_is_still_a_baseline(engine: Engine,
     assert kinds(ch, "C6") == [("score", "C6", None), ("certainty", "C6", None),
                                ("stance", "C6", AUTRY), ("verdict", "C6", AUTRY)]
     assert ch.unchanged == ["C1", "C2", "C3", "C4", "C5", "C7", "C8", "C9"]
+
+
+def migrations(direction: str, engine: Engine, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, direction)(cfg, revision)
 
 
 def test_a_verdict_shows_as_verdict_stance_and_score_changes(engine: Engine,
@@ -254,10 +275,18 @@ def test_links_json_reads_back_as_the_links_it_was_given(links: dict[str, LinkSt
         for _p, s in sorted(links.items())]
 
 
+MIGRATION = load_migration("0008_snapshot_states_once.py")
+
+
 @given(st.dictionaries(st.text(max_size=8), _states, max_size=30))
-def test_a_snapshot_row_of_the_first_format_still_reads(links: dict[str, LinkState]) -> None:
+def test_migration_0008_rewrites_a_first_format_row_as_links_json_writes_it(
+        links: dict[str, LinkState]) -> None:
     # What an earlier evtrack wrote: every link's state in full, a JSON object.
-    assert read_links(json.dumps(dict(sorted(links.items())))) == links
+    first = json.dumps(dict(sorted(links.items())))
+    assert MIGRATION.once(first) == links_json(links, {})
+    assert MIGRATION.once(MIGRATION.once(first)) == MIGRATION.once(first)
+    assert MIGRATION.written_out(MIGRATION.once(first)) == first
+    assert MIGRATION.written_out(first) == first
 
 
 def test_links_json_writes_each_distinct_state_once() -> None:

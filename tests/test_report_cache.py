@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import load_migration
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text, update
@@ -223,15 +224,6 @@ def test_deletes_and_inserts_bump_the_generation(ketamine: Engine) -> None:
 
 
 # ------------------------------------------- claim marks: only what a write touched is built
-
-def load_migration(name: str) -> Any:
-    path = Path(__file__).parents[1] / "db" / "migrations" / "versions" / name
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    return migration
-
 
 def marks(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
