@@ -216,3 +216,16 @@ def load_migration(name: str) -> Any:
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     return migration
+
+
+def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
+    """Move ``engine``'s schema up (or ``down``) to ``revision`` with evtrack's migrations,
+    in one transaction."""
+    from alembic import command
+
+    from evtrack.store.db import _alembic_config
+
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)

@@ -10,17 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from click.testing import CliRunner
-from sqlalchemy import Engine, insert, select, text
+from conftest import migrate
+from sqlalchemy import insert, select, text
 
 from evtrack.claims import load_claims
 from evtrack.cli import cli
 from evtrack.errors import ClaimsFileError
 from evtrack.offline import OfflineSource
 from evtrack.refresh import refresh
-from evtrack.resources import migrations_dir, snapshot_files
+from evtrack.resources import snapshot_files
 from evtrack.store.db import create_db_engine, display_url, head_revision, open_store
 from evtrack.store.models import CitedReference, Claim, Link, LinkProvenance, Paper
 from evtrack.store.papers import utcnow
@@ -82,19 +81,11 @@ def test_a_control_character_in_a_claims_file_is_refused(tmp_path: Path) -> None
         load_claims([claims_file])
 
 
-def _upgrade_to(engine: Engine, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir()))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-
 def test_a_0002_database_is_migrated_with_its_rows(db_url: str) -> None:
     """Migration 0003 widens two columns; on SQLite that copies the tables, which must keep
     every row and every foreign key."""
     engine = create_db_engine(db_url)
-    _upgrade_to(engine, "0002")
+    migrate(engine, "0002")
     now = utcnow()
     with engine.begin() as conn:
         conn.execute(insert(Claim).values(id="W1", claim_set="widths", position=0, text="t",

@@ -8,9 +8,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from conftest import load_migration
+from conftest import load_migration, migrate
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -30,7 +28,7 @@ from evtrack.errors import NotFoundError
 from evtrack.offline import OfflineSource
 from evtrack.refresh import refresh
 from evtrack.report import build_report
-from evtrack.resources import default_claims_dir, migrations_dir, snapshot_files
+from evtrack.resources import default_claims_dir, snapshot_files
 from evtrack.store.db import open_store
 from evtrack.store.ledger import add_verdict
 from evtrack.store.models import (
@@ -106,23 +104,20 @@ def test_a_refresh_that_changes_nothing_shows_nothing(engine: Engine,
 def test_a_snapshot_an_earlier_evtrack_took_is_still_a_baseline(engine: Engine,
                                                                  claim_set: ClaimSet) -> None:
     # Run 1's rows as an evtrack before migration 0008 kept them: every link's state in full.
+    rows = snapshot_texts(engine)
+    first = {row_id: json.dumps({p: list(s) for p, s in read_links(text).items()})
+             for row_id, text in rows.items()}
     with engine.begin() as conn:
-        rows = dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all())
-        first = {row_id: json.dumps({p: list(s) for p, s in read_links(text).items()})
-                 for row_id, text in rows.items()}
         for row_id, text in first.items():
             conn.execute(update(ClaimSnapshot).where(ClaimSnapshot.id == row_id)
                          .values(links_json=text))
-    migrations("downgrade", engine, "0007")  # takes them as they are
-    with engine.connect() as conn:
-        assert dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()) == first
-    migrations("upgrade", engine, "head")  # what opening the store with this evtrack does
-    with engine.connect() as conn:
-        assert dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()) == rows
-    migrations("downgrade", engine, "0007")
-    with engine.connect() as conn:
-        assert dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all()) == first
-    migrations("upgrade", engine, "head")
+    migrate(engine, "0007", down=True)  # takes them as they are
+    assert snapshot_texts(engine) == first
+    migrate(engine, "head")  # what opening the store with this evtrack does
+    assert snapshot_texts(engine) == rows
+    migrate(engine, "0007", down=True)
+    assert snapshot_texts(engine) == first
+    migrate(engine, "head")
     run_refresh(engine, claim_set)
     with engine.begin() as conn:
         add_verdict(conn, "C6", AUTRY, stance="contradicts", reviewer="A. Reviewer")
@@ -133,12 +128,9 @@ def test_a_snapshot_an_earlier_evtrack_took_is_still_a_baseline(engine: Engine,
     assert ch.unchanged == ["C1", "C2", "C3", "C4", "C5", "C7", "C8", "C9"]
 
 
-def migrations(direction: str, engine: Engine, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir()))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, direction)(cfg, revision)
+def snapshot_texts(engine: Engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(ClaimSnapshot.id, ClaimSnapshot.links_json)).all())
 
 
 def test_a_verdict_shows_as_verdict_stance_and_score_changes(engine: Engine,

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
+from conftest import migrate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text, update
@@ -414,13 +415,9 @@ def older_revisions() -> list[str | None]:
 @pytest.mark.parametrize("revision", older_revisions())
 def test_a_database_from_an_older_evtrack_is_migrated(run, db_url: str,
                                                       revision: str | None) -> None:
-    from alembic import command
     engine = create_engine(db_url)
     if revision is not None:
-        cfg = _alembic_config()
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        migrate(engine, revision)
     engine.dispose()
     result = run("init")
     assert result.exit_code == 0, result.output

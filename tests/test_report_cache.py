@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import importlib.util
 import json
 import weakref
 from collections.abc import Iterator
@@ -161,11 +160,7 @@ UNWATCHED = {"paper_mesh", "paper_pub_types", "paper_references", "claim_snapsho
 def test_every_table_is_watched_or_known_not_to_matter() -> None:
     """A table added to the schema must be put on one list or the other (and the migration's
     triggers must cover this test's list), or a kept report could miss a write to it."""
-    path = Path(__file__).parents[1] / "db" / "migrations" / "versions" / "0004_report_cache.py"
-    spec = importlib.util.spec_from_file_location("migration_0004", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    migration = load_migration("0004_report_cache.py")
     assert set(migration.WATCHED) == set(WATCHED)
     assert set(Base.metadata.tables) == set(WATCHED) | UNWATCHED
 
