@@ -1,16 +1,19 @@
 """Offline search benchmark: the claims' real PubMed queries over a store of N papers.
 
     .venv/bin/python bench/offline_search.py --records 200000 --workdir /tmp/evtrack-bench
+    EVTRACK_DB=postgresql+psycopg://… .venv/bin/python bench/offline_search.py --records 200000
 
 A store of N generated records (``bench/generate.py``, ingested with ``evtrack ingest``'s own
 path) is searched, in the same run, two ways, each in its own process:
 
 * **in memory** — what the offline source did before: every stored paper loaded
   (``load_records``) and indexed by :class:`evtrack.querylang.QueryIndex`;
-* **SQLite FTS5** — what it does now (``OfflineSource.for_store``): the stored papers stay in
-  the database and queries run against the FTS5 index of :mod:`evtrack.search_index`. Its
-  one-time build (the first offline refresh of a store) is measured separately from a warm
-  start (every later one: the index is only checked against ``papers``).
+* **full-text index** — what it does now (``OfflineSource.for_store``): the stored papers stay
+  in the database and queries run against the index of :mod:`evtrack.search_index` (FTS5 on
+  SQLite; ``tsvector`` and GIN on PostgreSQL, when ``EVTRACK_DB`` points at an empty database
+  or one this script filled before). Its one-time build (the first offline refresh of a store)
+  is measured separately from a warm start (every later one: the index is only checked
+  against ``papers``).
 
 Each of the typical set — every query of every claim in ``queries/ketamine.toml`` — runs
 ``--runs`` times; the figure per query is the median, then the median and the slowest over the
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -47,13 +51,13 @@ def claim_queries() -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- workers
 
 
-def worker(kind: str, db: Path, runs: int, hits_out: Path) -> dict[str, Any]:
+def worker(kind: str, url: str, runs: int, hits_out: Path) -> dict[str, Any]:
     from evtrack.offline import OfflineSource
     from evtrack.resources import snapshot_files
     from evtrack.search_index import StoredIndex
     from evtrack.store.db import open_store
 
-    engine = open_store(f"sqlite:///{db}")
+    engine = open_store(url)
     out: dict[str, Any] = {}
     if kind == "build":  # the first offline refresh of this store: the index is built
         StoredIndex(engine).drop()
@@ -90,10 +94,28 @@ def worker(kind: str, db: Path, runs: int, hits_out: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- driver
 
 
-def build_store(n: int, seed: int, work: Path) -> Path:
-    from evtrack.ingest import ingest_files
-    from evtrack.store.db import open_store
+def build_store(n: int, seed: int, work: Path) -> str:
+    """The URL of a store holding the ``n`` generated records, ingested first if need be:
+    ``EVTRACK_DB`` (empty, or filled by an earlier run), else a SQLite file in ``work``."""
+    from sqlalchemy import func, select
 
+    from evtrack.ingest import ingest_files
+    from evtrack.store.db import display_url, open_store
+    from evtrack.store.models import Paper
+
+    url = os.environ.get("EVTRACK_DB")
+    if url:
+        engine = open_store(url)
+        with engine.connect() as conn:
+            found = conn.execute(select(func.count()).select_from(Paper)).scalar_one()
+        if not found:
+            print(f"  ingesting {n:,} records into {display_url(url)} …", file=sys.stderr)
+            ingest_files(engine, [corpus_file(work, n, seed)])
+        elif found != n:
+            raise SystemExit(f"{display_url(url)} holds {found:,} papers, not {n:,}: point "
+                             "EVTRACK_DB at an empty database")
+        engine.dispose()
+        return url
     db = work / f"search-n{n}-s{seed}.sqlite"
     done = db.with_suffix(".done")
     if not done.exists():
@@ -103,17 +125,17 @@ def build_store(n: int, seed: int, work: Path) -> Path:
         print(f"  ingesting {n:,} records into {db} …", file=sys.stderr)
         ingest_files(open_store(f"sqlite:///{db}"), [corpus])
         done.touch()
-    return db
+    return f"sqlite:///{db}"
 
 
-def check_against_reference(db: Path, hits: dict[str, list[str]], sample_size: int,
+def check_against_reference(url: str, hits: dict[str, list[str]], sample_size: int,
                             seed: int) -> int:
     """Both evaluators agree with querylang.matches on a random sample of stored records."""
     from evtrack.querylang import matches, parse_query
     from evtrack.store.db import open_store
     from evtrack.store.papers import load_records, stored_pmids
 
-    engine = open_store(f"sqlite:///{db}")
+    engine = open_store(url)
     with engine.connect() as conn:
         everything = sorted(stored_pmids(conn))
         sample = random.Random(seed).sample(everything, min(sample_size, len(everything)))
@@ -138,30 +160,32 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=3000,
                         help="records checked against querylang.matches")
     parser.add_argument("--workdir", type=Path, help="keep corpus and store here")
-    parser.add_argument("--worker", nargs=4, metavar=("KIND", "DB", "RUNS", "HITS"),
+    parser.add_argument("--worker", nargs=4, metavar=("KIND", "URL", "RUNS", "HITS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        kind, db, runs, hits = args.worker
-        result = worker(kind, Path(db), int(runs), Path(hits))
+        kind, url, runs, hits = args.worker
+        result = worker(kind, url, int(runs), Path(hits))
         result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
 
     me = Path(__file__).resolve()
+    url = os.environ.get("EVTRACK_DB", "")
+    index = "PostgreSQL tsvector" if url.startswith("postgresql") else "SQLite FTS5"
     with tempfile.TemporaryDirectory(prefix="evtrack-bench-") as tmp:
         work = args.workdir or Path(tmp)
-        db = build_store(args.records, args.seed, work)
-        build = run_worker(me, ["--worker", "build", str(db), "0", str(work / "none.json")])
+        url = build_store(args.records, args.seed, work)
+        build = run_worker(me, ["--worker", "build", url, "0", str(work / "none.json")])
         results, hits = {}, {}
         for kind in ("memory", "fts"):
             out = work / f"hits-{kind}.json"
-            results[kind] = run_worker(me, ["--worker", kind, str(db), str(args.runs), str(out)])
+            results[kind] = run_worker(me, ["--worker", kind, url, str(args.runs), str(out)])
             hits[kind] = json.loads(out.read_text())
         differing = [k for k in hits["fts"] if hits["fts"][k] != hits["memory"][k]]
         if differing:
-            raise SystemExit(f"FTS5 and in-memory answers differ for {differing}")
-        checked = check_against_reference(db, hits["fts"], args.sample, args.seed)
+            raise SystemExit(f"{index} and in-memory answers differ for {differing}")
+        checked = check_against_reference(url, hits["fts"], args.sample, args.seed)
 
     def summary(r: dict[str, Any]) -> dict[str, float]:
         ms = sorted(r["query_ms"].values())
@@ -177,20 +201,21 @@ def main() -> None:
     rows = [["in memory: load + QueryIndex", f"{mem['startup_s']:.1f}",
              f"{mem['peak_rss_mb']:,.0f}", f"{mem['median_ms']:.1f}", f"{mem['p90_ms']:.1f}",
              f"{mem['max_ms']:.1f}"],
-            ["SQLite FTS5, first use (build)", f"{build['startup_s']:.1f}",
+            [f"{index}, first use (build)", f"{build['startup_s']:.1f}",
              f"{build['peak_rss_mb']:,.0f}", "", "", ""],
-            ["SQLite FTS5, warm", f"{fts['startup_s']:.1f}", f"{fts['peak_rss_mb']:,.0f}",
+            [f"{index}, warm", f"{fts['startup_s']:.1f}", f"{fts['peak_rss_mb']:,.0f}",
              f"{fts['median_ms']:.1f}", f"{fts['p90_ms']:.1f}", f"{fts['max_ms']:.1f}"]]
     print(table(["", "startup s", "peak RSS MB", "median ms", "p90 ms", "max ms"], rows))
     slowest = sorted(results["fts"]["query_ms"].items(), key=lambda kv: -kv[1])[:3]
-    print("\nslowest FTS5 queries: " + ", ".join(f"{k} {v:.0f} ms" for k, v in slowest))
-    checks = [(f"FTS5: every claim query < {TARGET_MS:.0f} ms", f"max {fts['max_ms']:.0f} ms",
+    print(f"\nslowest {index} queries: " + ", ".join(f"{k} {v:.0f} ms" for k, v in slowest))
+    checks = [(f"{index}: every claim query < {TARGET_MS:.0f} ms", f"max {fts['max_ms']:.0f} ms",
                fts["max_ms"] < TARGET_MS),
               (f"in memory: every claim query < {TARGET_MS:.0f} ms",
                f"max {mem['max_ms']:.0f} ms", mem["max_ms"] < TARGET_MS)]
     print()
     print(table(["target", "measured", ""], [[t, m, verdict(ok)] for t, m, ok in checks]))
-    print(json.dumps({"bench": "offline_search", "machine": machine(), "records": args.records,
+    print(json.dumps({"bench": "offline_search", "machine": machine(), "index": index,
+                      "records": args.records,
                       "queries": n_queries, "runs": args.runs, "sample_checked": checked,
                       "memory": mem, "fts": fts, "fts_build": build,
                       "per_query_ms": {"memory": results["memory"]["query_ms"],

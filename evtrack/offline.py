@@ -83,8 +83,9 @@ class OfflineSource:
     @classmethod
     def for_store(cls, engine: Engine, paths: Iterable[str | Path]) -> OfflineSource:
         """Corpus = the records in these XML files and every paper in the store (which wins on
-        a PMID). On SQLite with FTS5 the stored papers stay in the database and are searched
-        there (:mod:`evtrack.store.corpus`); elsewhere they are loaded and indexed in memory."""
+        a PMID). On SQLite with FTS5 and on PostgreSQL the stored papers stay in the database
+        and are searched there (:mod:`evtrack.store.corpus`); elsewhere they are loaded and
+        indexed in memory."""
         from evtrack.search_index import available
 
         if available(engine):

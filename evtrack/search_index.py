@@ -1,30 +1,44 @@
-"""PubMed queries over the stored papers, answered inside SQLite by a full-text (FTS5) index.
+"""PubMed queries over the stored papers, answered inside the database by a full-text index:
+FTS5 on SQLite, ``tsvector`` and GIN on PostgreSQL.
 
 :class:`~evtrack.querylang.QueryIndex` answers a query in memory, but it needs every record
 loaded and indexed first: for a store of 200,000 papers that is minutes of start-up and
 gigabytes of memory for each offline refresh. :class:`StoredIndex` keeps an equivalent index
-in the database itself, as a derived cache: two tables created here at run time (never by a
+in the database itself, as a derived cache: tables created here at run time (never by a
 migration), brought up to date with ``papers`` by :meth:`StoredIndex.sync` — only papers whose
 content hash changed are re-indexed — and droppable at any time (:meth:`StoredIndex.drop`).
 
-It gives the same answers as :func:`evtrack.querylang.matches` (the tests hold it to that):
+It gives the same answers as :func:`evtrack.querylang.matches` (the tests hold it to that, on
+both databases):
 
-* every searchable view of a record (:func:`evtrack.textindex.text_views`) is an FTS5 column
-  holding the record's own tokens (:func:`evtrack.textindex.tokenize`), so FTS5 never
-  tokenises text itself; values are separated by a token no term can be, so that a phrase
-  never spans two MeSH headings, two authors or title and abstract;
+* every searchable view of a record (:func:`evtrack.textindex.text_views`) is indexed as the
+  record's own tokens (:func:`evtrack.textindex.tokenize`), so the database never tokenises
+  text itself, and a phrase never spans two values (two MeSH headings, two authors, title and
+  abstract);
 * whole-value keys (MeSH descriptors, major topics, publication types, author name keys,
-  PMID, DOI, language: :func:`evtrack.textindex.key_values`) are single tokens of a ``keys``
-  column, so an exact key is a token and a truncated one (``depress*[mh]``) a prefix query;
+  PMID, DOI, language: :func:`evtrack.textindex.key_values`) are single tokens, so an exact
+  key is a token and a truncated one (``depress*[mh]``) a prefix query;
 * tokens are spelled in ``[a-y0-9]`` with a prefix-free escape for everything else (``z``
-  becomes ``zz``, another character ``z`` and six hex digits), which keeps them single FTS5
-  tokens and keeps "starts with" meaning the same before and after encoding;
-* a query without dates is one FTS5 ``MATCH`` expression (PubMed's left-to-right Boolean
-  order made explicit with parentheses); ``[dp]`` ranges are answered from a table of date
-  spans and combined with the rest by set algebra.
+  becomes ``zz``, another character ``z`` and six hex digits), which keeps them single tokens
+  and keeps "starts with" meaning the same before and after encoding;
+* a query without dates is one full-text expression (PubMed's left-to-right Boolean order
+  made explicit with parentheses); ``[dp]`` ranges are answered from a table of date spans and
+  combined with the rest by set algebra.
 
-SQLite only (with FTS5, which Python's sqlite3 has had for years); :func:`available` says
-whether a database can have one. Elsewhere the offline source falls back to the in-memory
+SQLite (:class:`_Fts5`): each text view is an FTS5 column, with a separator token no term can
+be between values; ``{ti ab} : "a b" *`` is a phrase in two columns, truncated.
+
+PostgreSQL (:class:`_Postgres`): each paper is one ``tsvector`` whose lexemes carry their
+column (``ti_ketamine``: ``_`` is never part of an encoded token), a value's tokens at
+consecutive positions and one position left out between values; a phrase is ``<->`` (followed
+by), a truncation ``:*``, columns are alternatives (``|``). PostgreSQL keeps at most 256
+positions of a lexeme, positions up to 16,383 and lexemes under 2 kB, and would cut a longer
+record silently (a consortium paper's thousands of authors). Such a record is stored without
+a vector, flagged inexact, and the reference evaluator decides whether it matches, record by
+record, on every search.
+
+:func:`available` says whether a database can have an index (SQLite needs FTS5, which
+Python's sqlite3 has had for years); elsewhere the offline source falls back to the in-memory
 index (:mod:`evtrack.offline`).
 """
 
@@ -33,8 +47,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, bindparam, inspect, text
 
 from evtrack.querylang import (
     And,
@@ -46,6 +61,7 @@ from evtrack.querylang import (
     Term,
     _root,
     _spine,
+    matches,
 )
 from evtrack.records import PaperRecord
 from evtrack.textindex import (
@@ -57,6 +73,7 @@ from evtrack.textindex import (
     date_span,
     key_values,
     language_code,
+    text_views,
     tokenize,
 )
 
@@ -80,7 +97,10 @@ _BATCH = 1000
 
 
 def available(engine: Engine) -> bool:
-    """Whether ``engine``'s database can hold the index (SQLite compiled with FTS5)."""
+    """Whether ``engine``'s database can hold the index: SQLite compiled with FTS5, or
+    PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        return True
     if engine.dialect.name != "sqlite":
         return False
     with engine.connect() as conn:
@@ -105,6 +125,18 @@ def _encode_value(tokens: Sequence[str]) -> str:
     return " ".join(map(encode, tokens))
 
 
+def _record_keys(record: PaperRecord) -> list[str]:
+    """Every whole-value key of ``record``, field and value joined by ``\\x1f``, unencoded."""
+    keys = [f"pmid\x1f{record.pmid}"]
+    keys += [f"{fld}\x1f{k}" for fld, ks in key_values(record).items() for k in ks]
+    keys += [f"au\x1f{k}" for a in record.authors for k in author_keys(a)]
+    return keys
+
+
+def _collectives(record: PaperRecord) -> Iterator[tuple[str, ...]]:
+    return (tokenize(a.collective_name) for a in record.authors if a.collective_name)
+
+
 @dataclass(frozen=True)
 class SyncCounts:
     indexed: int  # papers (re)indexed
@@ -112,8 +144,39 @@ class SyncCounts:
     total: int  # papers in the index afterwards
 
 
+@dataclass(frozen=True)
+class _Doc:
+    """What both backends store of one paper besides its full-text entry."""
+
+    paper_id: int
+    pmid: str
+    content_hash: str
+    first_day: int | None
+    last_day: int | None
+
+
+class _Backend(Protocol):
+    """How one database holds the full-text entries and answers a date-free query."""
+
+    tables: tuple[str, ...]
+
+    def create(self, conn: Connection) -> None: ...
+
+    def remove(self, conn: Connection, paper_ids: Sequence[int]) -> None: ...
+
+    def add(self, conn: Connection, docs: list[tuple[_Doc, PaperRecord]]) -> None: ...
+
+    def term(self, term: Term) -> str: ...
+
+    def operator(self, op: Node, left: str, right: str) -> str: ...
+
+    def match(self, conn: Connection, expression: str) -> set[str]: ...
+
+    def inexact(self, conn: Connection) -> set[str]: ...
+
+
 class StoredIndex:
-    """The FTS5 index over one database's ``papers``.
+    """The full-text index over one database's ``papers``.
 
     >>> index = StoredIndex(engine)   # doctest: +SKIP
     >>> index.sync()                  # doctest: +SKIP
@@ -124,111 +187,165 @@ class StoredIndex:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._backend: _Backend = _Postgres() if engine.dialect.name == "postgresql" else _Fts5()
 
     # ------------------------------------------------------------------------ the cache
 
     def drop(self) -> None:
         """Remove the index; the next :meth:`sync` rebuilds it."""
         with self.engine.begin() as conn:
-            for table in (_FTS, _DOCS, _META):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            self._drop(conn)
+
+    def _drop(self, conn: Connection) -> None:
+        for table in self._backend.tables:
+            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
     def sync(self) -> SyncCounts:
         """Create the index if needed and bring it up to date with ``papers``."""
         with self.engine.begin() as conn:
+            # One sync at a time: a second one waits, then finds the index built.
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                             {"name": _META})
+            else:  # pysqlite would begin only at the first INSERT, after the reads and DDL
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             version = None
-            if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?",
-                                    (_META,)).first():
-                version = conn.exec_driver_sql(
-                    f"SELECT value FROM {_META} WHERE key = 'version'").scalar()
+            if inspect(conn).has_table(_META):
+                version = _meta(conn, "version")
             if version != INDEX_VERSION:
-                for table in (_FTS, _DOCS, _META):
-                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-                _create(conn)
-            stale = conn.exec_driver_sql(
+                self._drop(conn)
+                self._backend.create(conn)
+                _put_meta(conn, "version", INDEX_VERSION)
+            stale = conn.execute(text(
                 f"SELECT p.id FROM papers p LEFT JOIN {_DOCS} d ON d.paper_id = p.id "
-                "WHERE d.paper_id IS NULL OR d.content_hash <> p.content_hash").scalars().all()
-            gone = conn.exec_driver_sql(
+                "WHERE d.paper_id IS NULL OR d.content_hash <> p.content_hash")).scalars().all()
+            gone = conn.execute(text(
                 f"SELECT d.paper_id FROM {_DOCS} d LEFT JOIN papers p ON p.id = d.paper_id "
-                "WHERE p.id IS NULL").scalars().all()
+                "WHERE p.id IS NULL")).scalars().all()
             removed = 0
+            delete_docs = text(f"DELETE FROM {_DOCS} WHERE paper_id IN :ids").bindparams(
+                bindparam("ids", expanding=True))
             for chunk in _chunks([*stale, *gone], _BATCH):
-                marks = ", ".join("?" * len(chunk))
-                removed += conn.exec_driver_sql(
-                    f"DELETE FROM {_DOCS} WHERE paper_id IN ({marks})", tuple(chunk)).rowcount
-                conn.exec_driver_sql(f"DELETE FROM {_FTS} WHERE rowid IN ({marks})",
-                                     tuple(chunk))
+                self._backend.remove(conn, chunk)
+                removed += conn.execute(delete_docs, {"ids": list(chunk)}).rowcount
             for chunk in _chunks(stale, _BATCH):
-                _index(conn, chunk)
+                self._backend.add(conn, _docs(conn, chunk))
             if stale or gone or version != INDEX_VERSION:
-                longest = conn.exec_driver_sql(
-                    f"SELECT coalesce(max(last_day - first_day), 0) FROM {_DOCS}").scalar()
-                conn.exec_driver_sql(f"INSERT OR REPLACE INTO {_META} VALUES ('longest', ?)",
-                                     (str(longest),))
-            total = conn.exec_driver_sql(f"SELECT count(*) FROM {_DOCS}").scalar() or 0
+                longest = conn.execute(text(
+                    f"SELECT coalesce(max(last_day - first_day), 0) FROM {_DOCS}")).scalar()
+                _put_meta(conn, "longest", str(longest))
+            total = conn.execute(text(f"SELECT count(*) FROM {_DOCS}")).scalar() or 0
         return SyncCounts(indexed=len(stale), removed=removed, total=total)
 
     # ------------------------------------------------------------------------- queries
 
     def search(self, query: Query | Node | str) -> set[str]:
         """PMIDs of the stored papers that match, as of the last :meth:`sync`."""
+        from evtrack.store.papers import load_records
+
+        root = _root(query)
         with self.engine.connect() as conn:
-            return _Evaluator(conn).eval(_root(query))
+            hits = _Evaluator(conn, self._backend).eval(root)
+            inexact = self._backend.inexact(conn)
+            if inexact:  # records the index could not hold exactly: decided one by one
+                hits -= inexact
+                hits |= {r.pmid for r in load_records(conn, inexact, references=False)
+                         if matches(root, r)}
+        return hits
 
 
-def _create(conn: Connection) -> None:
-    # columnsize=0: no per-document column sizes, which only ranking (bm25) would read.
-    conn.exec_driver_sql(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_FTS} USING fts5({', '.join(_COLUMNS)}, "
-        "tokenize = 'unicode61 remove_diacritics 0', columnsize = 0)")
-    conn.exec_driver_sql(
-        f"CREATE TABLE IF NOT EXISTS {_DOCS} (paper_id INTEGER PRIMARY KEY, pmid TEXT NOT NULL, "
-        "content_hash TEXT NOT NULL, first_day INTEGER, last_day INTEGER)")
-    conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS {_DOCS}_first_day ON {_DOCS} (first_day, last_day)")
-    conn.exec_driver_sql(
-        f"CREATE TABLE IF NOT EXISTS {_META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    conn.exec_driver_sql(f"INSERT OR REPLACE INTO {_META} VALUES ('version', ?)",
-                         (INDEX_VERSION,))
+def _meta(conn: Connection, key: str) -> str | None:
+    value: str | None = conn.execute(text(f"SELECT value FROM {_META} WHERE key = :key"),
+                                     {"key": key}).scalar()
+    return value
 
 
-def _index(conn: Connection, paper_ids: Sequence[int]) -> None:
+def _put_meta(conn: Connection, key: str, value: str) -> None:
+    conn.execute(text(f"DELETE FROM {_META} WHERE key = :key"), {"key": key})
+    conn.execute(text(f"INSERT INTO {_META} (key, value) VALUES (:key, :value)"),
+                 {"key": key, "value": value})
+
+
+_DOCS_COLUMNS = ("paper_id INTEGER PRIMARY KEY, pmid TEXT NOT NULL, "
+                 "content_hash TEXT NOT NULL, first_day INTEGER, last_day INTEGER")
+
+
+def _create_common(conn: Connection, extra_columns: str = "") -> None:
+    conn.execute(text(f"CREATE TABLE {_DOCS} ({_DOCS_COLUMNS}{extra_columns})"))
+    conn.execute(text(f"CREATE INDEX {_DOCS}_first_day ON {_DOCS} (first_day, last_day)"))
+    conn.execute(text(f"CREATE TABLE {_META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"))
+
+
+def _docs(conn: Connection, paper_ids: Sequence[int]) -> list[tuple[_Doc, PaperRecord]]:
+    """The stored records of ``paper_ids`` (without references), each with its doc row."""
     from evtrack.store.papers import load_records
 
-    marks = ", ".join("?" * len(paper_ids))
-    meta = {pmid: (pid, digest) for pid, pmid, digest in conn.exec_driver_sql(
-        f"SELECT id, pmid, content_hash FROM papers WHERE id IN ({marks})", tuple(paper_ids))}
-    docs, texts = [], []
+    meta = {pmid: (pid, digest) for pid, pmid, digest in conn.execute(
+        text("SELECT id, pmid, content_hash FROM papers WHERE id IN :ids")
+        .bindparams(bindparam("ids", expanding=True)), {"ids": list(paper_ids)})}
+    out = []
     for record in load_records(conn, list(meta), batch=len(meta), references=False):
         pid, digest = meta[record.pmid]
         span = date_span(record.pub_date)
-        docs.append((pid, record.pmid, digest, *(
-            (span[0].toordinal(), span[1].toordinal()) if span else (None, None))))
-        texts.append((pid, *document(record)))
-    conn.exec_driver_sql(f"INSERT INTO {_DOCS} VALUES (?, ?, ?, ?, ?)", docs)
-    conn.exec_driver_sql(
-        f"INSERT INTO {_FTS} (rowid, {', '.join(_COLUMNS)}) "
-        f"VALUES (?, {', '.join('?' * len(_COLUMNS))})", texts)
+        first, last = (span[0].toordinal(), span[1].toordinal()) if span else (None, None)
+        out.append((_Doc(pid, record.pmid, digest, first, last), record))
+    return out
+
+
+# ------------------------------------------------------------------------------- SQLite
+
+
+class _Fts5:
+    """The index as an FTS5 table beside the docs table (rowid = paper id)."""
+
+    tables: tuple[str, ...] = (_FTS, _DOCS, _META)
+
+    def create(self, conn: Connection) -> None:
+        # columnsize=0: no per-document column sizes, which only ranking (bm25) would read.
+        conn.execute(text(
+            f"CREATE VIRTUAL TABLE {_FTS} USING fts5({', '.join(_COLUMNS)}, "
+            "tokenize = 'unicode61 remove_diacritics 0', columnsize = 0)"))
+        _create_common(conn)
+
+    def remove(self, conn: Connection, paper_ids: Sequence[int]) -> None:
+        conn.execute(text(f"DELETE FROM {_FTS} WHERE rowid IN :ids")
+                     .bindparams(bindparam("ids", expanding=True)), {"ids": list(paper_ids)})
+
+    def add(self, conn: Connection, docs: list[tuple[_Doc, PaperRecord]]) -> None:
+        if not docs:
+            return
+        conn.exec_driver_sql(f"INSERT INTO {_DOCS} VALUES (?, ?, ?, ?, ?)",
+                             [(d.paper_id, d.pmid, d.content_hash, d.first_day, d.last_day)
+                              for d, _r in docs])
+        conn.exec_driver_sql(
+            f"INSERT INTO {_FTS} (rowid, {', '.join(_COLUMNS)}) "
+            f"VALUES (?, {', '.join('?' * len(_COLUMNS))})",
+            [(d.paper_id, *document(r)) for d, r in docs])
+
+    def term(self, term: Term) -> str:
+        return _term(term)
+
+    def operator(self, op: Node, left: str, right: str) -> str:
+        return f"({left}) {_FTS_OPERATORS[type(op)]} ({right})"
+
+    def match(self, conn: Connection, expression: str) -> set[str]:
+        rows = conn.execute(text(
+            f"SELECT d.pmid FROM {_FTS} JOIN {_DOCS} d ON d.paper_id = {_FTS}.rowid "
+            f"WHERE {_FTS} MATCH :q"), {"q": expression})
+        return set(rows.scalars())
+
+    def inexact(self, conn: Connection) -> set[str]:
+        return set()  # FTS5 holds any record exactly
 
 
 def document(record: PaperRecord) -> tuple[str, ...]:
-    """The index columns of ``record`` (see :data:`_COLUMNS`), encoded."""
-    from evtrack.textindex import text_views
-
+    """The FTS5 columns of ``record`` (see :data:`_COLUMNS`), encoded."""
     def values(tokenised: Iterable[Sequence[str]]) -> str:
         return _SEPARATOR.join(map(_encode_value, tokenised))
 
     views = text_views(record)
-    collectives = values(tokenize(a.collective_name) for a in record.authors
-                         if a.collective_name)
-    keys = [f"pmid\x1f{record.pmid}"]
-    keys += [f"{fld}\x1f{k}" for fld, ks in key_values(record).items() for k in ks]
-    keys += [f"au\x1f{k}" for a in record.authors for k in author_keys(a)]
-    return (*(values(views[v]) for v in TEXT_VIEWS), collectives,
-            " ".join(encode(k) for k in keys))
-
-
-# ------------------------------------------------------------------------ query evaluation
+    return (*(values(views[v]) for v in TEXT_VIEWS), values(_collectives(record)),
+            " ".join(encode(k) for k in _record_keys(record)))
 
 
 def _phrase(tokens: Sequence[str], truncated: bool) -> str:
@@ -263,12 +380,146 @@ _FTS_OPERATORS: dict[type, str] = {And: "AND", Or: "OR", Not: "NOT"}
 
 def compile_match(node: Node) -> str:
     """A date-free query as one FTS5 MATCH expression, evaluated left to right like PubMed."""
+    return _compile(node, _Fts5())
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+#: PostgreSQL's limits of a tsvector (beyond them it cuts silently): positions run up to
+#: 16,383, a lexeme keeps 256 of them and is under 2,048 bytes, a vector under 1 MB.
+_PG_LAST_POSITION = 16_383
+_PG_POSITIONS = 256
+_PG_LEXEME_BYTES = 2_047
+_PG_LITERAL_CHARS = 500_000  # of the literal: well under the vector's 1 MB
+_PG_NEVER = "'zr'"  # a lexeme no vector holds: every lexeme written has its column's "_"
+
+
+class _Postgres:
+    """The index as a ``tsvector`` column of the docs table, searched through a GIN index."""
+
+    tables: tuple[str, ...] = (_DOCS, _META)
+
+    def create(self, conn: Connection) -> None:
+        _create_common(conn, ", exact BOOLEAN NOT NULL, doc TSVECTOR NOT NULL")
+        conn.execute(text(f"CREATE INDEX {_DOCS}_doc ON {_DOCS} USING gin (doc)"))
+        conn.execute(text(f"CREATE INDEX {_DOCS}_inexact ON {_DOCS} (paper_id) "
+                          "WHERE NOT exact"))
+
+    def remove(self, conn: Connection, paper_ids: Sequence[int]) -> None:
+        pass  # the entry is the docs row itself
+
+    def add(self, conn: Connection, docs: list[tuple[_Doc, PaperRecord]]) -> None:
+        if not docs:
+            return
+        rows = []
+        for d, record in docs:
+            vector = tsvector(record)
+            rows.append({"paper_id": d.paper_id, "pmid": d.pmid, "hash": d.content_hash,
+                         "first": d.first_day, "last": d.last_day,
+                         "exact": vector is not None, "doc": vector or ""})
+        conn.execute(text(
+            f"INSERT INTO {_DOCS} (paper_id, pmid, content_hash, first_day, last_day, exact, "
+            "doc) VALUES (:paper_id, :pmid, :hash, :first, :last, :exact, "
+            "CAST(:doc AS tsvector))"), rows)
+
+    def term(self, term: Term) -> str:
+        return _pg_term(term)
+
+    def operator(self, op: Node, left: str, right: str) -> str:
+        return {And: f"({left}) & ({right})", Or: f"({left}) | ({right})",
+                Not: f"({left}) & !({right})"}[type(op)]
+
+    def match(self, conn: Connection, expression: str) -> set[str]:
+        # The planner prices `@@` as a cheap filter, so for a term it guesses common it
+        # prefers reading every vector (175 ms at 20,000 papers) to the GIN index (2 ms).
+        # Testing a vector means decompressing it: the index is the better plan whatever
+        # the term. SET LOCAL lasts until the search's transaction ends.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        rows = conn.execute(text(
+            f"SELECT pmid FROM {_DOCS} WHERE doc @@ CAST(:q AS tsquery)"), {"q": expression})
+        return set(rows.scalars())
+
+    def inexact(self, conn: Connection) -> set[str]:
+        return set(conn.execute(text(f"SELECT pmid FROM {_DOCS} WHERE NOT exact")).scalars())
+
+
+def tsvector(record: PaperRecord) -> str | None:
+    """``record``'s PostgreSQL tsvector as text, or None when PostgreSQL could not hold all of
+    it (see the module's docstring)."""
+    positions: dict[str, list[int]] = {}
+
+    def add(column: str, values: Iterable[Sequence[str]]) -> bool:
+        at = 0
+        for value in values:
+            for token in _encode_value(value).split(" "):
+                at += 1
+                positions.setdefault(f"{column}_{token}", []).append(at)
+            at += 1  # one position left out: no phrase spans two values
+        return at - 1 <= _PG_LAST_POSITION
+
+    views = text_views(record)
+    if not all([*(add(v, views[v]) for v in TEXT_VIEWS), add("co", _collectives(record))]):
+        return None
+    lexemes = [f"'{lexeme}':{','.join(map(str, at))}" for lexeme, at in positions.items()]
+    if any(len(at) > _PG_POSITIONS for at in positions.values()):
+        return None
+    lexemes += [f"'keys_{encode(k)}'" for k in _record_keys(record)]
+    literal = " ".join(lexemes)
+    if len(literal) > _PG_LITERAL_CHARS or any(
+            len(lexeme) > _PG_LEXEME_BYTES for lexeme in lexemes):  # ASCII: chars are bytes
+        return None
+    return literal
+
+
+def _pg_phrase(columns: Sequence[str], tokens: Sequence[str], truncated: bool) -> str:
+    """``tokens`` in a row in any of ``columns`` (their last one a prefix when truncated)."""
+    encoded = _encode_value(tokens).split(" ")
+    last = len(encoded) - 1
+    phrases = [" <-> ".join(f"'{column}_{t}'" + (":*" if truncated and i == last else "")
+                            for i, t in enumerate(encoded)) for column in columns]
+    if len(phrases) == 1:
+        return phrases[0]
+    return "(" + " | ".join(f"({p})" if last else p for p in phrases) + ")"
+
+
+def _pg_key(key: str, prefix: bool) -> str:
+    return f"'keys_{encode(key)}'" + (":*" if prefix else "")
+
+
+def _pg_term(term: Term) -> str:
+    """One term as a tsquery, mirroring :func:`_term` (and so CorpusIndex.term)."""
+    fld, value, trunc = term.field or "all", term.text.strip(), term.truncated
+    if fld in ("pmid", "doi", "la"):
+        k = language_code(value) if fld == "la" else value.casefold() if fld == "doi" else value
+        return _pg_key(f"{fld}\x1f{k}", False) if k else _PG_NEVER
+    tokens = tokenize(value)
+    if not tokens:
+        return _PG_NEVER
+    if fld in MESH_FIELDS or fld == "pt":
+        return _pg_key(f"{MESH_FIELDS.get(fld, 'pt')}\x1f{' '.join(tokens)}", trunc)
+    if fld == "au":
+        parts = [_pg_phrase(("co",), tokens, trunc)]
+        parts += [_pg_key(f"au\x1f{k}", is_prefix) for k, is_prefix in
+                  author_key_lookups(tokens, trunc)]
+        return "(" + " | ".join(parts) + ")"
+    return _pg_phrase(FIELD_VIEWS[fld], tokens, trunc)
+
+
+def compile_tsquery(node: Node) -> str:
+    """A date-free query as one PostgreSQL tsquery, evaluated left to right like PubMed."""
+    return _compile(node, _Postgres())
+
+
+# ------------------------------------------------------------------------ query evaluation
+
+
+def _compile(node: Node, backend: _Backend) -> str:
     first, ops = _spine(node)
     if isinstance(first, DateRange):
-        raise ValueError("a [dp] range cannot be part of an FTS5 expression")
-    out = _term(first)
+        raise ValueError("a [dp] range cannot be part of a full-text expression")
+    out = backend.term(first)
     for op in ops:
-        out = f"({out}) {_FTS_OPERATORS[type(op)]} ({compile_match(op.right)})"
+        out = backend.operator(op, out, _compile(op.right, backend))
     return out
 
 
@@ -278,14 +529,16 @@ def _has_dates(node: Node) -> bool:
 
 
 class _Evaluator:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, backend: _Backend) -> None:
         self.conn = conn
+        self.backend = backend
 
     def eval(self, node: Node) -> set[str]:
         if not _has_dates(node):
-            return self.match(compile_match(node))
+            return self.backend.match(self.conn, _compile(node, self.backend))
         first, ops = _spine(node)
-        hits = self.dates(first) if isinstance(first, DateRange) else self.match(_term(first))
+        hits = (self.dates(first) if isinstance(first, DateRange)
+                else self.backend.match(self.conn, self.backend.term(first)))
         for op in ops:  # the same set algebra as QueryIndex._eval
             if isinstance(op, Or):
                 hits |= self.eval(op.right)
@@ -294,24 +547,17 @@ class _Evaluator:
                     hits - self.eval(op.right))
         return hits
 
-    def match(self, expression: str) -> set[str]:
-        rows = self.conn.execute(text(
-            f"SELECT d.pmid FROM {_FTS} JOIN {_DOCS} d ON d.paper_id = {_FTS}.rowid "
-            f"WHERE {_FTS} MATCH :q"), {"q": expression})
-        return set(rows.scalars())
-
     def dates(self, rng: DateRange) -> set[str]:
-        longest = int(self.conn.exec_driver_sql(
-            f"SELECT value FROM {_META} WHERE key = 'longest'").scalar() or 0)
+        longest = int(_meta(self.conn, "longest") or 0)
         first, last = rng.first_day.toordinal(), rng.last_day.toordinal()
         # Spans sorted by first day: only those starting at most `longest` days before the
         # range can reach into it (the DateIndex bisect, in SQL).
-        rows = self.conn.exec_driver_sql(
-            f"SELECT pmid FROM {_DOCS} WHERE first_day BETWEEN ? AND ? AND last_day >= ?",
-            (first - longest, last, first))
+        rows = self.conn.execute(text(
+            f"SELECT pmid FROM {_DOCS} WHERE first_day BETWEEN :low AND :last "
+            "AND last_day >= :first"), {"low": first - longest, "last": last, "first": first})
         return set(rows.scalars())
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]

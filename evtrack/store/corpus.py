@@ -2,9 +2,10 @@
 
 :class:`~evtrack.offline.OfflineSource` searches, fetches and follows links over its corpus.
 For the papers of a large store (a review group's mirror of a topic: hundreds of thousands)
-:class:`StoredCorpus` answers those questions from the database: queries through the FTS5
-index of :mod:`evtrack.search_index`, reference and cited-by links through the indexed
-``ref_pmid`` columns, citations through the publication year. Only what is asked for is read.
+:class:`StoredCorpus` answers those questions from the database: queries through the full-text
+index of :mod:`evtrack.search_index` (FTS5 on SQLite, tsvector on PostgreSQL), reference and
+cited-by links through the indexed ``ref_pmid`` columns, citations through the publication
+year. Only what is asked for is read.
 """
 
 from __future__ import annotations
