@@ -88,7 +88,6 @@ _META = "paper_search_meta"
 INDEX_VERSION = "1"
 _COLUMNS = (*TEXT_VIEWS, "co", "keys")  # text views, collective names, whole-value keys
 _SEPARATOR = " zq "  # between values: never an encoded token, never the start of one
-_NEVER = '"zr"'  # a phrase no document holds
 _SIMPLE = re.compile(r"[a-zA-Z0-9 \x1f]*")
 _ESCAPES = str.maketrans({"z": "zz", " ": "z000020", "\x1f": "z00001f",
                           **{c: f"z{ord(c):06x}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}})
@@ -166,7 +165,18 @@ class _Backend(Protocol):
 
     def add(self, conn: Connection, docs: list[tuple[_Doc, PaperRecord]]) -> None: ...
 
-    def term(self, term: Term) -> str: ...
+    #: A query no document matches.
+    never: str
+
+    def key(self, key: str, prefix: bool) -> str:
+        """A whole-value key (``field\\x1fvalue``), or its prefix."""
+        ...
+
+    def phrase(self, columns: Sequence[str], tokens: Sequence[str], truncated: bool) -> str:
+        """``tokens`` in a row in one value of any of ``columns``."""
+        ...
+
+    def either(self, parts: Sequence[str]) -> str: ...
 
     def operator(self, op: Node, left: str, right: str) -> str: ...
 
@@ -299,6 +309,7 @@ class _Fts5:
     """The index as an FTS5 table beside the docs table (rowid = paper id)."""
 
     tables: tuple[str, ...] = (_FTS, _DOCS, _META)
+    never = '"zr"'  # a phrase no document holds
 
     def create(self, conn: Connection) -> None:
         # columnsize=0: no per-document column sizes, which only ranking (bm25) would read.
@@ -322,8 +333,15 @@ class _Fts5:
             f"VALUES (?, {', '.join('?' * len(_COLUMNS))})",
             [(d.paper_id, *document(r)) for d, r in docs])
 
-    def term(self, term: Term) -> str:
-        return _term(term)
+    def key(self, key: str, prefix: bool) -> str:
+        return f'keys : "{encode(key)}"' + (" *" if prefix else "")
+
+    def phrase(self, columns: Sequence[str], tokens: Sequence[str], truncated: bool) -> str:
+        return ("{" + " ".join(columns) + '} : "' + _encode_value(tokens) + '"'
+                + (" *" if truncated else ""))
+
+    def either(self, parts: Sequence[str]) -> str:
+        return "(" + " OR ".join(parts) + ")"
 
     def operator(self, op: Node, left: str, right: str) -> str:
         return f"({left}) {_FTS_OPERATORS[type(op)]} ({right})"
@@ -348,33 +366,6 @@ def document(record: PaperRecord) -> tuple[str, ...]:
             " ".join(encode(k) for k in _record_keys(record)))
 
 
-def _phrase(tokens: Sequence[str], truncated: bool) -> str:
-    return '"' + _encode_value(tokens) + '"' + (" *" if truncated else "")
-
-
-def _key(key: str, prefix: bool) -> str:
-    return f'keys : "{encode(key)}"' + (" *" if prefix else "")
-
-
-def _term(term: Term) -> str:
-    """One term as an FTS5 expression, mirroring CorpusIndex.term field by field."""
-    fld, value, trunc = term.field or "all", term.text.strip(), term.truncated
-    if fld in ("pmid", "doi", "la"):
-        k = language_code(value) if fld == "la" else value.casefold() if fld == "doi" else value
-        return _key(f"{fld}\x1f{k}", False) if k else _NEVER
-    tokens = tokenize(value)
-    if not tokens:
-        return _NEVER
-    if fld in MESH_FIELDS or fld == "pt":
-        return _key(f"{MESH_FIELDS.get(fld, 'pt')}\x1f{' '.join(tokens)}", trunc)
-    if fld == "au":
-        parts = [f"co : {_phrase(tokens, trunc)}"]
-        parts += [_key(f"au\x1f{k}", is_prefix) for k, is_prefix in
-                  author_key_lookups(tokens, trunc)]
-        return "(" + " OR ".join(parts) + ")"
-    return "{" + " ".join(FIELD_VIEWS[fld]) + "} : " + _phrase(tokens, trunc)
-
-
 _FTS_OPERATORS: dict[type, str] = {And: "AND", Or: "OR", Not: "NOT"}
 
 
@@ -391,13 +382,13 @@ _PG_LAST_POSITION = 16_383
 _PG_POSITIONS = 256
 _PG_LEXEME_BYTES = 2_047
 _PG_LITERAL_CHARS = 500_000  # of the literal: well under the vector's 1 MB
-_PG_NEVER = "'zr'"  # a lexeme no vector holds: every lexeme written has its column's "_"
 
 
 class _Postgres:
     """The index as a ``tsvector`` column of the docs table, searched through a GIN index."""
 
     tables: tuple[str, ...] = (_DOCS, _META)
+    never = "'zr'"  # a lexeme no vector holds: every lexeme written has its column's "_"
 
     def create(self, conn: Connection) -> None:
         _create_common(conn, ", exact BOOLEAN NOT NULL, doc TSVECTOR NOT NULL")
@@ -422,8 +413,20 @@ class _Postgres:
             "doc) VALUES (:paper_id, :pmid, :hash, :first, :last, :exact, "
             "CAST(:doc AS tsvector))"), rows)
 
-    def term(self, term: Term) -> str:
-        return _pg_term(term)
+    def key(self, key: str, prefix: bool) -> str:
+        return f"'keys_{encode(key)}'" + (":*" if prefix else "")
+
+    def phrase(self, columns: Sequence[str], tokens: Sequence[str], truncated: bool) -> str:
+        encoded = _encode_value(tokens).split(" ")
+        last = len(encoded) - 1
+        phrases = [" <-> ".join(f"'{column}_{t}'" + (":*" if truncated and i == last else "")
+                                for i, t in enumerate(encoded)) for column in columns]
+        if len(phrases) == 1:
+            return phrases[0]
+        return self.either([f"({p})" if last else p for p in phrases])
+
+    def either(self, parts: Sequence[str]) -> str:
+        return "(" + " | ".join(parts) + ")"
 
     def operator(self, op: Node, left: str, right: str) -> str:
         return {And: f"({left}) & ({right})", Or: f"({left}) | ({right})",
@@ -471,40 +474,6 @@ def tsvector(record: PaperRecord) -> str | None:
     return literal
 
 
-def _pg_phrase(columns: Sequence[str], tokens: Sequence[str], truncated: bool) -> str:
-    """``tokens`` in a row in any of ``columns`` (their last one a prefix when truncated)."""
-    encoded = _encode_value(tokens).split(" ")
-    last = len(encoded) - 1
-    phrases = [" <-> ".join(f"'{column}_{t}'" + (":*" if truncated and i == last else "")
-                            for i, t in enumerate(encoded)) for column in columns]
-    if len(phrases) == 1:
-        return phrases[0]
-    return "(" + " | ".join(f"({p})" if last else p for p in phrases) + ")"
-
-
-def _pg_key(key: str, prefix: bool) -> str:
-    return f"'keys_{encode(key)}'" + (":*" if prefix else "")
-
-
-def _pg_term(term: Term) -> str:
-    """One term as a tsquery, mirroring :func:`_term` (and so CorpusIndex.term)."""
-    fld, value, trunc = term.field or "all", term.text.strip(), term.truncated
-    if fld in ("pmid", "doi", "la"):
-        k = language_code(value) if fld == "la" else value.casefold() if fld == "doi" else value
-        return _pg_key(f"{fld}\x1f{k}", False) if k else _PG_NEVER
-    tokens = tokenize(value)
-    if not tokens:
-        return _PG_NEVER
-    if fld in MESH_FIELDS or fld == "pt":
-        return _pg_key(f"{MESH_FIELDS.get(fld, 'pt')}\x1f{' '.join(tokens)}", trunc)
-    if fld == "au":
-        parts = [_pg_phrase(("co",), tokens, trunc)]
-        parts += [_pg_key(f"au\x1f{k}", is_prefix) for k, is_prefix in
-                  author_key_lookups(tokens, trunc)]
-        return "(" + " | ".join(parts) + ")"
-    return _pg_phrase(FIELD_VIEWS[fld], tokens, trunc)
-
-
 def compile_tsquery(node: Node) -> str:
     """A date-free query as one PostgreSQL tsquery, evaluated left to right like PubMed."""
     return _compile(node, _Postgres())
@@ -513,11 +482,29 @@ def compile_tsquery(node: Node) -> str:
 # ------------------------------------------------------------------------ query evaluation
 
 
+def _term(term: Term, backend: _Backend) -> str:
+    """One term as a full-text expression, mirroring CorpusIndex.term field by field."""
+    fld, value, trunc = term.field or "all", term.text.strip(), term.truncated
+    if fld in ("pmid", "doi", "la"):
+        k = language_code(value) if fld == "la" else value.casefold() if fld == "doi" else value
+        return backend.key(f"{fld}\x1f{k}", False) if k else backend.never
+    tokens = tokenize(value)
+    if not tokens:
+        return backend.never
+    if fld in MESH_FIELDS or fld == "pt":
+        return backend.key(f"{MESH_FIELDS.get(fld, 'pt')}\x1f{' '.join(tokens)}", trunc)
+    if fld == "au":
+        return backend.either([backend.phrase(("co",), tokens, trunc)] + [
+            backend.key(f"au\x1f{k}", is_prefix)
+            for k, is_prefix in author_key_lookups(tokens, trunc)])
+    return backend.phrase(FIELD_VIEWS[fld], tokens, trunc)
+
+
 def _compile(node: Node, backend: _Backend) -> str:
     first, ops = _spine(node)
     if isinstance(first, DateRange):
         raise ValueError("a [dp] range cannot be part of a full-text expression")
-    out = backend.term(first)
+    out = _term(first, backend)
     for op in ops:
         out = backend.operator(op, out, _compile(op.right, backend))
     return out
@@ -538,7 +525,7 @@ class _Evaluator:
             return self.backend.match(self.conn, _compile(node, self.backend))
         first, ops = _spine(node)
         hits = (self.dates(first) if isinstance(first, DateRange)
-                else self.backend.match(self.conn, self.backend.term(first)))
+                else self.backend.match(self.conn, _term(first, self.backend)))
         for op in ops:  # the same set algebra as QueryIndex._eval
             if isinstance(op, Or):
                 hits |= self.eval(op.right)
