@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: the machine line, medians, tables, workers in subprocesses.
+"""What the benchmark scripts share: the machine line, medians, tables, workers in subprocesses,
+the store ``EVTRACK_DB`` names.
 
 Figures are measured in one run against a baseline in the same run (the machine may be busy:
 the load average is printed with the figures so that a reader can judge them). Each measured
@@ -14,7 +15,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,33 @@ def run_worker(script: Path, args: Sequence[str]) -> dict[str, Any]:
         raise SystemExit(f"worker {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+def env_store(what: str, rows: dict[Any, int], fill: Callable[[Any], object]) -> str | None:
+    """The URL in ``EVTRACK_DB``, if set, of a database holding ``rows`` (model → count):
+    written by ``fill(engine)`` when empty (``what`` says what is written), refused when it
+    holds anything else. None when ``EVTRACK_DB`` is not set."""
+    url = os.environ.get("EVTRACK_DB")
+    if not url:
+        return None
+    from sqlalchemy import func, select
+
+    from evtrack.store.db import display_url, open_store
+
+    engine = open_store(url)
+    with engine.connect() as conn:
+        found = {model: conn.execute(select(func.count()).select_from(model)).scalar_one()
+                 for model in rows}
+    if not any(found.values()):
+        print(f"writing {what} into {display_url(url)} …", file=sys.stderr)
+        fill(engine)
+    elif found != rows:
+        def named(counts: dict[Any, int]) -> dict[str, int]:
+            return {model.__tablename__: n for model, n in counts.items()}
+        raise SystemExit(f"{display_url(url)} holds {named(found)}, not {named(rows)}: point "
+                         "EVTRACK_DB at an empty database")
+    engine.dispose()
+    return url
 
 
 def median(values: Sequence[float]) -> float:

@@ -34,7 +34,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import machine, machine_line, median, peak_rss_mb, run_worker, table, verdict
+from _common import (
+    env_store,
+    machine,
+    machine_line,
+    median,
+    peak_rss_mb,
+    run_worker,
+    table,
+    verdict,
+)
 from generate import corpus_file
 
 TARGET_MS = 200.0
@@ -97,24 +106,13 @@ def worker(kind: str, url: str, runs: int, hits_out: Path) -> dict[str, Any]:
 def build_store(n: int, seed: int, work: Path) -> str:
     """The URL of a store holding the ``n`` generated records, ingested first if need be:
     ``EVTRACK_DB`` (empty, or filled by an earlier run), else a SQLite file in ``work``."""
-    from sqlalchemy import func, select
-
     from evtrack.ingest import ingest_files
-    from evtrack.store.db import display_url, open_store
+    from evtrack.store.db import open_store
     from evtrack.store.models import Paper
 
-    url = os.environ.get("EVTRACK_DB")
+    url = env_store(f"{n:,} generated records", {Paper: n},
+                    lambda engine: ingest_files(engine, [corpus_file(work, n, seed)]))
     if url:
-        engine = open_store(url)
-        with engine.connect() as conn:
-            found = conn.execute(select(func.count()).select_from(Paper)).scalar_one()
-        if not found:
-            print(f"  ingesting {n:,} records into {display_url(url)} …", file=sys.stderr)
-            ingest_files(engine, [corpus_file(work, n, seed)])
-        elif found != n:
-            raise SystemExit(f"{display_url(url)} holds {found:,} papers, not {n:,}: point "
-                             "EVTRACK_DB at an empty database")
-        engine.dispose()
         return url
     db = work / f"search-n{n}-s{seed}.sqlite"
     done = db.with_suffix(".done")

@@ -62,7 +62,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import sys
 import tempfile
 import time
@@ -71,6 +70,7 @@ from typing import Any
 
 from _common import (
     TreeMonitor,
+    env_store,
     machine,
     machine_line,
     median,
@@ -96,27 +96,14 @@ EXPORTS = ("links_cold", "links_csv", "links_write")
 
 def store_url(args: argparse.Namespace, work: Path) -> str:
     """The benchmark store's URL, written first when it is not there yet."""
-    from sqlalchemy import func, select
-
-    from evtrack.store.db import display_url, open_store
+    from evtrack.store.db import open_store
     from evtrack.store.models import Claim, Link, Paper
     from evtrack.testing.scale_store import SCALE_VERSION, fill_store
 
     sizes = {"claims": args.claims, "papers": args.papers, "links": args.links}
-    url = os.environ.get("EVTRACK_DB")
+    url = env_store("the store", {Claim: args.claims, Paper: args.papers, Link: args.links},
+                    lambda engine: fill_store(engine, seed=args.seed, **sizes))
     if url:
-        engine = open_store(url)
-        with engine.connect() as conn:
-            found = {name: conn.execute(select(func.count()).select_from(model)).scalar_one()
-                     for name, model in (("claims", Claim), ("papers", Paper),
-                                         ("links", Link))}
-        if not any(found.values()):
-            print(f"writing the store into {display_url(url)} …", file=sys.stderr)
-            fill_store(engine, seed=args.seed, **sizes)
-        elif found != sizes:
-            raise SystemExit(f"{display_url(url)} holds {found}, not {sizes}: point "
-                             "EVTRACK_DB at an empty database")
-        engine.dispose()
         return url
     path = work / (f"report-c{args.claims}-p{args.papers}-l{args.links}-s{args.seed}"
                    f"-v{SCALE_VERSION}.sqlite")
