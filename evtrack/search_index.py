@@ -461,11 +461,10 @@ def tsvector(record: PaperRecord) -> str | None:
         return at - 1 <= _PG_LAST_POSITION
 
     views = text_views(record)
-    if not all([*(add(v, views[v]) for v in TEXT_VIEWS), add("co", _collectives(record))]):
+    fits = [add(v, views[v]) for v in TEXT_VIEWS] + [add("co", _collectives(record))]
+    if not all(fits) or any(len(at) > _PG_POSITIONS for at in positions.values()):
         return None
     lexemes = [f"'{lexeme}':{','.join(map(str, at))}" for lexeme, at in positions.items()]
-    if any(len(at) > _PG_POSITIONS for at in positions.values()):
-        return None
     lexemes += [f"'keys_{encode(k)}'" for k in _record_keys(record)]
     literal = " ".join(lexemes)
     if len(literal) > _PG_LITERAL_CHARS or any(
